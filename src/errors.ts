@@ -1,0 +1,78 @@
+// The error contract: every failure that can reach a user is an ImageboxError
+// with a stable `code`. The code is mapped once to an HTTP status (httpStatus)
+// and to a WebSocket error frame; the message is safe to show (no stack, no
+// credentials, no absolute paths the client did not give us).
+
+export type ErrorCode =
+  | 'E_BAD_REQUEST' // malformed request (IIIF syntax, WebSocket message)
+  | 'E_NOT_FOUND' // unknown slide id, associated image or tile
+  | 'E_FORBIDDEN' // source outside the operator's allow list
+  | 'E_TOO_LARGE' // a request or a length read from a file exceeds a bound
+  | 'E_NOT_A_SLIDE' // the file is not a slide we can read (and why)
+  | 'E_MALFORMED' // the container is damaged (cyclic IFDs, offsets past EOF, ...)
+  | 'E_TRUNCATED' // the file ends before data it points to
+  | 'E_CORRUPT_TILE' // a tile's bytes cannot be decoded
+  | 'E_UNSUPPORTED_CODEC' // a compression we do not decode
+  | 'E_RANGE_UNSUPPORTED' // the origin ignores Range and the file is too big to read whole
+  | 'E_RANGE_NOT_SATISFIABLE' // 416 from the origin
+  | 'E_SOURCE_CHANGED' // the file changed under us (validator mismatch)
+  | 'E_ORIGIN' // the origin failed (5xx after retries, reset, bad answer)
+  | 'E_TIMEOUT' // the origin or a job did not answer in time
+  | 'E_ABORTED' // the caller gave up (client went away)
+  | 'E_INTERNAL';
+
+const STATUS: Record<ErrorCode, number> = {
+  E_BAD_REQUEST: 400,
+  E_NOT_FOUND: 404,
+  E_FORBIDDEN: 403,
+  E_TOO_LARGE: 413,
+  E_NOT_A_SLIDE: 422,
+  E_MALFORMED: 422,
+  E_TRUNCATED: 422,
+  E_CORRUPT_TILE: 422,
+  E_UNSUPPORTED_CODEC: 422,
+  E_RANGE_UNSUPPORTED: 502,
+  E_RANGE_NOT_SATISFIABLE: 502,
+  E_SOURCE_CHANGED: 502,
+  E_ORIGIN: 502,
+  E_TIMEOUT: 504,
+  E_ABORTED: 499,
+  E_INTERNAL: 500,
+};
+
+export class ImageboxError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ImageboxError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The HTTP status this error maps to. */
+  get status(): number {
+    return STATUS[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isImageboxError(e: unknown, code?: ErrorCode): e is ImageboxError {
+  return e instanceof ImageboxError && (code === undefined || e.code === code);
+}
+
+export function httpStatus(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+/** Wrap anything thrown into an ImageboxError, keeping one that already is. */
+export function asImageboxError(e: unknown, fallback: ErrorCode = 'E_INTERNAL'): ImageboxError {
+  if (e instanceof ImageboxError) return e;
+  if (e instanceof Error && e.name === 'AbortError') return new ImageboxError('E_ABORTED', 'aborted', undefined, e);
+  const message = e instanceof Error ? e.message : String(e);
+  return new ImageboxError(fallback, message, undefined, e);
+}

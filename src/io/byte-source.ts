@@ -1,0 +1,44 @@
+// The one contract between the I/O room and everything above it.
+
+/** A contiguous byte span of a source. `length` > 0. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** Counters every source and the scheduler keep (the benchmark reports them). */
+export interface IoStats {
+  /** Requests that went to the origin (an HTTP request, or a file read call). */
+  requests: number;
+  /** Bytes that came from the origin (what we paid for). */
+  bytesFetched: number;
+  /** Bytes callers asked for (what we needed). */
+  bytesRequested: number;
+}
+
+/**
+ * Random access to the bytes of one file, wherever it lives.
+ * `read` returns one Uint8Array per range, in order, each exactly `length`
+ * long; a range that runs past the end of the source fails with E_TRUNCATED.
+ * Implementations may send all ranges of one call as one request.
+ */
+export interface ByteSource {
+  /** Stable identity of the source (path or URL without credentials): cache keys, logs. */
+  readonly id: string;
+  /** Total size in bytes. May cost a request before the first read; free after. */
+  size(): Promise<number>;
+  read(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]>;
+  /** The origin's validator (strong ETag, else Last-Modified, else mtime+size) once known. */
+  validator?(): string | undefined;
+  /** Counters of this source (for a scheduler: what it sent to the source under it). */
+  stats?(): IoStats;
+  close?(): Promise<void>;
+}
+
+export function newStats(): IoStats {
+  return { requests: 0, bytesFetched: 0, bytesRequested: 0 };
+}
+
+export function rangeEnd(r: ByteRange): number {
+  return r.offset + r.length;
+}
