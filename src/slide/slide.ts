@@ -1,0 +1,205 @@
+// The Slide: a pyramid of levels, associated images and properties over one
+// ByteSource. tile() returns the stored bytes of one tile plus what a codec
+// needs; it costs at most two round trips (offset slice, tile bytes) and one
+// once the level's offset arrays are resident (loaded in the background after
+// the first tile of a level).
+
+import { ImageboxError } from '../errors.js';
+import type { ByteSource, IoStats } from '../io/byte-source.js';
+import type { SlideLayout } from '../formats/slide-layout.js';
+import type { ImageInfo } from '../formats/tiff/ifd.js';
+import type { TiffFile } from '../formats/tiff/tiff-file.js';
+import type { EncodedTile, Level } from './types.js';
+
+/** Arrays at most this big are loaded whole on first use instead of block by block. */
+const LOAD_WHOLE_ARRAY_BYTES = 256 * 1024;
+
+export interface AssociatedImage {
+  name: string;
+  width: number;
+  height: number;
+}
+
+export interface SlideDescription {
+  vendor: string;
+  width: number;
+  height: number;
+  levels: Level[];
+  mppX: number | undefined;
+  mppY: number | undefined;
+  objectivePower: number | undefined;
+  associated: AssociatedImage[];
+  properties: Record<string, string>;
+  notes: string[];
+}
+
+export class Slide {
+  readonly vendor: string;
+  readonly levels: readonly Level[];
+  readonly mppX: number | undefined;
+  readonly mppY: number | undefined;
+  readonly objectivePower: number | undefined;
+  readonly properties: Readonly<Record<string, string>>;
+  readonly notes: readonly string[];
+  private readonly levelInfo: ImageInfo[];
+  private readonly associatedInfo: Map<string, ImageInfo>;
+  private readonly warmed = new Set<ImageInfo>();
+
+  constructor(
+    readonly source: ByteSource,
+    readonly tiff: TiffFile,
+    layout: SlideLayout,
+  ) {
+    this.vendor = layout.vendor;
+    this.levelInfo = layout.levels.map((l) => l.info);
+    const base = this.levelInfo[0]!;
+    this.levels = this.levelInfo.map((i) => ({
+      width: i.width,
+      height: i.height,
+      tileWidth: i.tileWidth,
+      tileHeight: i.tileHeight,
+      downsample: (base.width / i.width + base.height / i.height) / 2,
+      cols: Math.ceil(i.width / i.tileWidth),
+      rows: Math.ceil(i.height / i.tileHeight),
+    }));
+    this.mppX = layout.mppX;
+    this.mppY = layout.mppY;
+    this.objectivePower = layout.objectivePower;
+    this.associatedInfo = layout.associated;
+    this.notes = layout.notes;
+    const props: Record<string, string> = { ...layout.properties };
+    props['openslide.level-count'] = String(this.levels.length);
+    this.levels.forEach((l, i) => {
+      props[`openslide.level[${i}].width`] = String(l.width);
+      props[`openslide.level[${i}].height`] = String(l.height);
+      props[`openslide.level[${i}].tile-width`] = String(l.tileWidth);
+      props[`openslide.level[${i}].tile-height`] = String(l.tileHeight);
+      props[`openslide.level[${i}].downsample`] = String(l.downsample);
+    });
+    this.properties = props;
+  }
+
+  get width(): number {
+    return this.levels[0]!.width;
+  }
+
+  get height(): number {
+    return this.levels[0]!.height;
+  }
+
+  get associatedImages(): AssociatedImage[] {
+    return [...this.associatedInfo].map(([name, i]) => ({ name, width: i.width, height: i.height }));
+  }
+
+  describe(): SlideDescription {
+    return {
+      vendor: this.vendor,
+      width: this.width,
+      height: this.height,
+      levels: this.levels.map((l) => ({ ...l })),
+      mppX: this.mppX,
+      mppY: this.mppY,
+      objectivePower: this.objectivePower,
+      associated: this.associatedImages,
+      properties: { ...this.properties },
+      notes: [...this.notes],
+    };
+  }
+
+  /** Counters of the source under the slide (requests, bytes). */
+  stats(): IoStats | undefined {
+    return this.source.stats?.();
+  }
+
+  /** The stored tile at (col, row) of a level. Missing (zero-length) tiles are data, not errors. */
+  async tile(level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
+    const l = this.levels[level];
+    const info = this.levelInfo[level];
+    if (!l || !info) throw new ImageboxError('E_BAD_REQUEST', `no level ${level} (the slide has ${this.levels.length})`);
+    if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= l.cols || row >= l.rows) {
+      throw new ImageboxError('E_BAD_REQUEST', `no tile (${col}, ${row}) at level ${level} (${l.cols} x ${l.rows} tiles)`);
+    }
+    return this.segment(info, level, col, row, signal);
+  }
+
+  /** The stored strips of an associated image (thumbnail, label, macro), each as an EncodedTile (col 0). */
+  async associatedStrips(name: string, signal?: AbortSignal): Promise<EncodedTile[]> {
+    const info = this.associatedInfo.get(name);
+    if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
+    const cols = Math.ceil(info.width / info.tileWidth);
+    const rows = Math.ceil(info.height / info.tileHeight);
+    const jobs: Promise<EncodedTile>[] = [];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) jobs.push(this.segment(info, -1, c, r, signal));
+    return Promise.all(jobs);
+  }
+
+  /** Size of an associated image. */
+  associatedSize(name: string): { width: number; height: number } | undefined {
+    const i = this.associatedInfo.get(name);
+    return i && { width: i.width, height: i.height };
+  }
+
+  private async segment(info: ImageInfo, level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
+    const cols = Math.ceil(info.width / info.tileWidth);
+    const index = row * cols + col;
+    if (index >= info.offsets.length || index >= info.byteCounts.length) {
+      throw new ImageboxError('E_MALFORMED', `tile ${index} is beyond the offset arrays (${info.offsets.length} entries)`);
+    }
+    const [offset, count] = await this.locate(info, index, signal);
+    const base: Omit<EncodedTile, 'bytes' | 'missing'> = {
+      level,
+      col,
+      row,
+      compression: info.compression,
+      jpegTables: info.jpegTables,
+      photometric: info.photometric,
+      samplesPerPixel: info.samplesPerPixel,
+      bitsPerSample: info.bitsPerSample,
+      predictor: info.predictor,
+      planarConfig: info.planarConfig,
+      ycbcrSubsampling: info.ycbcrSubsampling,
+      width: info.tileWidth,
+      height: info.tileHeight,
+      validWidth: Math.min(info.tileWidth, info.width - col * info.tileWidth),
+      validHeight: Math.min(info.tileHeight, info.height - row * info.tileHeight),
+    };
+    if (count === 0) return { ...base, bytes: new Uint8Array(0), missing: true };
+    if (offset + count > this.tiff.size) {
+      throw new ImageboxError(
+        'E_TRUNCATED',
+        `tile (${col}, ${row}) of level ${level} lies at ${offset}+${count}, past the end of the file (${this.tiff.size} bytes)`,
+      );
+    }
+    const [bytes] = await this.source.read([{ offset, length: count }], signal);
+    return { ...base, bytes: bytes!, missing: false };
+  }
+
+  /** Offset and byte count of segment `index`, warming the level's arrays on first use. */
+  private async locate(info: ImageInfo, index: number, signal?: AbortSignal): Promise<[number, number]> {
+    const o = info.offsets.peek(index);
+    const c = info.byteCounts.peek(index);
+    if (o !== undefined && c !== undefined) return [o, c];
+    const wholeBytes = (info.offsets.length + info.byteCounts.length) * 8;
+    if (!this.warmed.has(info) && wholeBytes <= LOAD_WHOLE_ARRAY_BYTES) {
+      // Small arrays: fetch them whole now, both in one tick (one coalesced request).
+      this.warmed.add(info);
+      await Promise.all([info.offsets.loadAll(signal), info.byteCounts.loadAll(signal)]).catch((e) => {
+        this.warmed.delete(info);
+        throw e;
+      });
+      return [info.offsets.peek(index)!, info.byteCounts.peek(index)!];
+    }
+    const got = await Promise.all([info.offsets.get(index, signal), info.byteCounts.get(index, signal)]);
+    if (!this.warmed.has(info)) {
+      // Large arrays: bring them in the background in a few large reads, so
+      // random tiles of this level soon cost one round trip.
+      this.warmed.add(info);
+      Promise.all([info.offsets.loadAll(), info.byteCounts.loadAll()]).catch(() => this.warmed.delete(info));
+    }
+    return got as [number, number];
+  }
+
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+}
