@@ -10,7 +10,7 @@ import { Tag } from './tiff/tags.js';
 import type { TiffFile } from './tiff/tiff-file.js';
 import type { LayoutLevel, SlideLayout } from './slide-layout.js';
 import { assertDecodable } from './supported.js';
-import { tiffProperties } from './tiff-properties.js';
+import { formatG17, tiffProperties } from './tiff-properties.js';
 import type { ImageInfo } from './tiff/ifd.js';
 
 export function isAperio(tiff: TiffFile): boolean {
@@ -68,8 +68,8 @@ export function readAperio(tiff: TiffFile): SlideLayout | undefined {
   const mpp = parseNumber(properties['aperio.MPP']);
   const mag = parseNumber(properties['aperio.AppMag']);
   if (mpp !== undefined) {
-    properties['openslide.mpp-x'] = String(mpp);
-    properties['openslide.mpp-y'] = String(mpp);
+    properties['openslide.mpp-x'] = formatG17(mpp);
+    properties['openslide.mpp-y'] = formatG17(mpp);
   }
   if (mag !== undefined) properties['openslide.objective-power'] = String(mag);
   return {

@@ -7,7 +7,7 @@ import { Tag } from './tiff/tags.js';
 import type { TiffFile } from './tiff/tiff-file.js';
 import type { LayoutLevel, SlideLayout } from './slide-layout.js';
 import { assertDecodable } from './supported.js';
-import { tiffProperties } from './tiff-properties.js';
+import { formatG17, tiffProperties } from './tiff-properties.js';
 
 const TO_MICRONS: Record<string, number> = { 'µm': 1, 'um': 1, 'nm': 1e-3, 'mm': 1e3, 'cm': 1e4, 'm': 1e6, 'pm': 1e-6 };
 
@@ -51,8 +51,8 @@ export function readOmeTiff(tiff: TiffFile): SlideLayout | undefined {
     'openslide.vendor': 'ome-tiff',
     'openslide.comment': xml,
   };
-  if (mppX !== undefined) properties['openslide.mpp-x'] = String(mppX);
-  if (mppY !== undefined) properties['openslide.mpp-y'] = String(mppY);
+  if (mppX !== undefined) properties['openslide.mpp-x'] = formatG17(mppX);
+  if (mppY !== undefined) properties['openslide.mpp-y'] = formatG17(mppY);
   return {
     vendor: 'ome-tiff',
     levels,

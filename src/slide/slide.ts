@@ -8,6 +8,7 @@ import { ImageboxError } from '../errors.js';
 import type { ByteSource, IoStats } from '../io/byte-source.js';
 import type { SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
+import { formatG17 } from '../formats/tiff-properties.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
 import type { EncodedTile, Level } from './types.js';
 
@@ -74,7 +75,7 @@ export class Slide {
       props[`openslide.level[${i}].height`] = String(l.height);
       props[`openslide.level[${i}].tile-width`] = String(l.tileWidth);
       props[`openslide.level[${i}].tile-height`] = String(l.tileHeight);
-      props[`openslide.level[${i}].downsample`] = String(l.downsample);
+      props[`openslide.level[${i}].downsample`] = formatG17(l.downsample);
     });
     this.properties = props;
   }
