@@ -4,9 +4,9 @@ import { asImageboxError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { readLayout } from '../formats/read-layout.js';
 import { openTiff, type TiffOpenOptions } from '../formats/tiff/tiff-file.js';
-import { Slide } from './slide.js';
+import { Slide, type SlideOptions } from './slide.js';
 
-export interface OpenSlideOptions {
+export interface OpenSlideOptions extends SlideOptions {
   tiff?: TiffOpenOptions;
   /** Turns a path or URL into a ByteSource (injected by the platform entry). */
   openSource?: (location: string) => ByteSource | Promise<ByteSource>;
@@ -22,7 +22,7 @@ export async function openSlide(input: string | ByteSource, options: OpenSlideOp
   }
   try {
     const tiff = await openTiff(source, options.tiff);
-    return new Slide(source, tiff, readLayout(tiff));
+    return new Slide(source, tiff, readLayout(tiff), options);
   } catch (e) {
     if (typeof input === 'string') await source.close?.().catch(() => undefined);
     throw asImageboxError(e, 'E_MALFORMED');

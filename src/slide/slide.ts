@@ -34,6 +34,11 @@ export interface SlideDescription {
   notes: string[];
 }
 
+export interface SlideOptions {
+  /** Load a level's offset arrays in the background after its first tile (default true). */
+  backgroundWarm?: boolean;
+}
+
 export class Slide {
   readonly vendor: string;
   readonly levels: readonly Level[];
@@ -44,12 +49,13 @@ export class Slide {
   readonly notes: readonly string[];
   private readonly levelInfo: ImageInfo[];
   private readonly associatedInfo: Map<string, ImageInfo>;
-  private readonly warmed = new Set<ImageInfo>();
+  private readonly warming = new Map<ImageInfo, Promise<void>>();
 
   constructor(
     readonly source: ByteSource,
     readonly tiff: TiffFile,
     layout: SlideLayout,
+    private readonly options: SlideOptions = {},
   ) {
     this.vendor = layout.vendor;
     this.levelInfo = layout.levels.map((l) => l.info);
@@ -172,6 +178,11 @@ export class Slide {
       );
     }
     const [bytes] = await this.source.read([{ offset, length: count }], signal);
+    if (this.options.backgroundWarm !== false && !this.warming.has(info)) {
+      // Large arrays: once this tile is served, bring the level's whole arrays in
+      // a few large reads, so random tiles of this level soon cost one round trip.
+      this.warm(info).catch(() => undefined);
+    }
     return { ...base, bytes: bytes!, missing: false };
   }
 
@@ -181,23 +192,40 @@ export class Slide {
     const c = info.byteCounts.peek(index);
     if (o !== undefined && c !== undefined) return [o, c];
     const wholeBytes = (info.offsets.length + info.byteCounts.length) * 8;
-    if (!this.warmed.has(info) && wholeBytes <= LOAD_WHOLE_ARRAY_BYTES) {
+    if (wholeBytes <= LOAD_WHOLE_ARRAY_BYTES) {
       // Small arrays: fetch them whole now, both in one tick (one coalesced request).
-      this.warmed.add(info);
-      await Promise.all([info.offsets.loadAll(signal), info.byteCounts.loadAll(signal)]).catch((e) => {
-        this.warmed.delete(info);
-        throw e;
-      });
+      await this.warm(info);
       return [info.offsets.peek(index)!, info.byteCounts.peek(index)!];
     }
-    const got = await Promise.all([info.offsets.get(index, signal), info.byteCounts.get(index, signal)]);
-    if (!this.warmed.has(info)) {
-      // Large arrays: bring them in the background in a few large reads, so
-      // random tiles of this level soon cost one round trip.
-      this.warmed.add(info);
-      Promise.all([info.offsets.loadAll(), info.byteCounts.loadAll()]).catch(() => this.warmed.delete(info));
+    return (await Promise.all([info.offsets.get(index, signal), info.byteCounts.get(index, signal)])) as [number, number];
+  }
+
+  /** Whether a level's offset and byte-count arrays are all in memory (tiles then cost one read). */
+  levelResident(level: number): boolean {
+    const info = this.levelInfo[level];
+    return info !== undefined && info.offsets.resident && info.byteCounts.resident;
+  }
+
+  /** Load a level's whole offset and byte-count arrays (once; shared by concurrent callers). */
+  warmLevel(level: number): Promise<void> {
+    const info = this.levelInfo[level];
+    if (!info) return Promise.reject(new ImageboxError('E_BAD_REQUEST', `no level ${level}`));
+    return this.warm(info);
+  }
+
+  private warm(info: ImageInfo): Promise<void> {
+    let p = this.warming.get(info);
+    if (!p) {
+      p = Promise.all([info.offsets.loadAll(), info.byteCounts.loadAll()]).then(
+        () => undefined,
+        (e: unknown) => {
+          this.warming.delete(info);
+          throw e;
+        },
+      );
+      this.warming.set(info, p);
     }
-    return got as [number, number];
+    return p;
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,9 @@ const SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 16: 8 };
 /** A classic little- or big-endian TIFF with the given IFDs chained; returns the bytes. */
 export function buildTiff(ifds: BuildEntry[][], opts: { little?: boolean; nextOverride?: number[] } = {}): Uint8Array {
   const little = opts.little ?? true;
-  const buf = new Uint8Array(1 << 16);
+  let room = 1 << 16;
+  for (const entries of ifds) for (const e of entries) room += (e.values.length * (SIZE[e.type] ?? 1)) + 16;
+  const buf = new Uint8Array(room);
   const dv = new DataView(buf.buffer);
   buf.set(little ? [0x49, 0x49] : [0x4d, 0x4d], 0);
   dv.setUint16(2, 42, little);
@@ -88,4 +90,29 @@ export function tiledImage(width: number, height: number, tile = 16, extra: Buil
     { tag: 325, type: 4, values: new Array(n).fill(1) },
     ...extra,
   ].sort((a, b) => a.tag - b.tag);
+}
+
+/**
+ * A tiled slide as large as a real scan (e.g. 100,000 x 60,000 in 256 px tiles:
+ * 92,000 tiles, 368 KB per offset array), every tile pointing at a distinct
+ * small payload so a wrong offset is detectable: tile i holds the 4 bytes of i.
+ */
+export function bigTiledSlide(width: number, height: number, tile = 256): { bytes: Uint8Array; tiles: number } {
+  const cols = Math.ceil(width / tile);
+  const rows = Math.ceil(height / tile);
+  const n = cols * rows;
+  // Layout: header + IFD (built with placeholder arrays), then tile payloads at the end.
+  const probe = buildTiff([tiledImage(width, height, tile)].map((img) => img.map((e) =>
+    e.tag === 324 || e.tag === 325 ? { ...e, values: new Array(n).fill(0) } : e)));
+  const dataAt = probe.length;
+  const offsets = Array.from({ length: n }, (_, i) => dataAt + i * 4);
+  const img = tiledImage(width, height, tile).map((e) =>
+    e.tag === 324 ? { ...e, values: offsets } : e.tag === 325 ? { ...e, values: new Array(n).fill(4) } : e);
+  const head = buildTiff([img]);
+  if (head.length !== dataAt) throw new Error('layout changed');
+  const bytes = new Uint8Array(dataAt + n * 4);
+  bytes.set(head, 0);
+  const dv = new DataView(bytes.buffer);
+  for (let i = 0; i < n; i++) dv.setUint32(dataAt + i * 4, i, true);
+  return { bytes, tiles: n };
 }

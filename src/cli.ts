@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The imagebox command.
+import { isImageboxError } from './errors.js';
+import { runInfo } from './cli/info.js';
+
+const USAGE = `usage: imagebox <command> [options]
+
+  info <path|url> [--json] [--stats] [--header "Name: value"]
+        describe a slide: vendor, levels, MPP, associated images, properties
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'info':
+      return runInfo(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`imagebox: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (isImageboxError(e)) {
+      process.stderr.write(`imagebox: ${e.code}: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`imagebox: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

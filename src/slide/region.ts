@@ -1,0 +1,158 @@
+// Reading pixels: one decoded tile, or a region composed across tile borders, in
+// OpenSlide's terms (x, y in level-0 pixels; outside the image and in missing
+// tiles transparent 0,0,0,0; a location that is not on the level's pixel grid is
+// resampled with a sub-pixel bilinear shift, as OpenSlide does through cairo).
+
+import { ImageboxError } from '../errors.js';
+import type { Slide } from './slide.js';
+import type { EncodedTile, RGBA } from './types.js';
+
+/** Decodes one stored tile to RGBA at 1/scale of its stored size (DCT scaling where the codec has it). */
+export type TileDecoder = (tile: EncodedTile, scale?: 1 | 2 | 4 | 8) => Promise<RGBA>;
+
+/** Places decoded tiles into a transparent region (a WASM kernel in production). */
+export type Composer = (width: number, height: number, tiles: Placement[]) => RGBA;
+
+export interface Placement {
+  tile: RGBA;
+  x: number;
+  y: number;
+  validWidth: number;
+  validHeight: number;
+}
+
+/** The largest region readRegion composes at once (pixels). */
+export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
+
+export interface PixelReader {
+  decode: TileDecoder;
+  compose: Composer;
+  /** Area-average resize (for re-rendering a missing tile from the level above). */
+  resize: (img: RGBA, width: number, height: number) => RGBA;
+}
+
+/** The decoded tile at (col, row) of a level, cropped to the image (edge tiles lose their padding). */
+export async function readTile(slide: Slide, px: PixelReader, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA> {
+  const l = slide.levels[level];
+  if (!l) throw new ImageboxError('E_BAD_REQUEST', `no level ${level}`);
+  const x0 = col * l.tileWidth;
+  const y0 = row * l.tileHeight;
+  const w = Math.min(l.tileWidth, l.width - x0);
+  const h = Math.min(l.tileHeight, l.height - y0);
+  if (col < 0 || row < 0 || w <= 0 || h <= 0) {
+    throw new ImageboxError('E_BAD_REQUEST', `no tile (${col}, ${row}) at level ${level}`);
+  }
+  return levelRegion(slide, px, level, x0, y0, w, h, signal);
+}
+
+/** OpenSlide's read_region: (x, y) in level-0 pixels, w x h pixels of `level`. */
+export async function readRegion(
+  slide: Slide,
+  px: PixelReader,
+  x: number,
+  y: number,
+  level: number,
+  w: number,
+  h: number,
+  signal?: AbortSignal,
+): Promise<RGBA> {
+  const l = slide.levels[level];
+  if (!l) throw new ImageboxError('E_BAD_REQUEST', `no level ${level} (the slide has ${slide.levels.length})`);
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w <= 0 || h <= 0) {
+    throw new ImageboxError('E_BAD_REQUEST', `region size ${w}x${h}`);
+  }
+  if (w * h > MAX_REGION_PIXELS) throw new ImageboxError('E_TOO_LARGE', `region of ${w}x${h} pixels`);
+  const lx = x / l.downsample;
+  const ly = y / l.downsample;
+  const ix = Math.floor(lx);
+  const iy = Math.floor(ly);
+  const fx = lx - ix;
+  const fy = ly - iy;
+  if (fx < 1e-9 && fy < 1e-9) return levelRegion(slide, px, level, ix, iy, w, h, signal);
+  // Off the grid: read one extra row/column and shift by the fraction (bilinear).
+  const big = await levelRegion(slide, px, level, ix, iy, w + 1, h + 1, signal);
+  return subpixelShift(big, w, h, fx, fy);
+}
+
+/** A region in the pixel grid of one level (integer coordinates, may overhang the image). */
+export async function levelRegion(
+  slide: Slide,
+  px: PixelReader,
+  level: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  signal?: AbortSignal,
+): Promise<RGBA> {
+  const l = slide.levels[level]!;
+  const c0 = Math.max(0, Math.floor(x / l.tileWidth));
+  const r0 = Math.max(0, Math.floor(y / l.tileHeight));
+  const c1 = Math.min(l.cols - 1, Math.floor((x + w - 1) / l.tileWidth));
+  const r1 = Math.min(l.rows - 1, Math.floor((y + h - 1) / l.tileHeight));
+  const jobs: Promise<Placement | undefined>[] = [];
+  // All tile reads start in the same tick, so the range scheduler coalesces them.
+  for (let r = r0; r <= r1; r++) {
+    for (let c = c0; c <= c1; c++) {
+      jobs.push(
+        slide.tile(level, c, r, signal).then(async (t) => {
+          const img = t.missing ? await missingTile(slide, px, t, signal) : await px.decode(t);
+          if (!img) return undefined;
+          return { tile: img, x: c * l.tileWidth - x, y: r * l.tileHeight - y, validWidth: t.validWidth, validHeight: t.validHeight };
+        }),
+      );
+    }
+  }
+  const placed = (await Promise.all(jobs)).filter((p): p is Placement => p !== undefined);
+  return px.compose(w, h, placed);
+}
+
+/**
+ * A zero-length tile (an Aperio encoder bug): transparent at level 0; at lower
+ * levels re-rendered from the level above, as OpenSlide's aperio driver does.
+ */
+async function missingTile(slide: Slide, px: PixelReader, t: EncodedTile, signal?: AbortSignal): Promise<RGBA | undefined> {
+  if (t.level <= 0) return undefined;
+  const l = slide.levels[t.level]!;
+  const up = slide.levels[t.level - 1]!;
+  const f = l.downsample / up.downsample;
+  const x = Math.round(t.col * l.tileWidth * f);
+  const y = Math.round(t.row * l.tileHeight * f);
+  const w = Math.round(t.validWidth * f);
+  const h = Math.round(t.validHeight * f);
+  const above = await levelRegion(slide, px, t.level - 1, x, y, w, h, signal);
+  const scaled = px.resize(above, t.validWidth, t.validHeight);
+  return scaled;
+}
+
+/** out(i, j) = src(i + fx, j + fy), bilinear, on premultiplied alpha (like cairo). */
+export function subpixelShift(src: RGBA, w: number, h: number, fx: number, fy: number): RGBA {
+  const out = new Uint8Array(w * h * 4);
+  const sw = src.width;
+  const s = src.data;
+  const w00 = (1 - fx) * (1 - fy);
+  const w10 = fx * (1 - fy);
+  const w01 = (1 - fx) * fy;
+  const w11 = fx * fy;
+  for (let j = 0; j < h; j++) {
+    for (let i = 0; i < w; i++) {
+      const p00 = (j * sw + i) * 4;
+      const p10 = p00 + 4;
+      const p01 = p00 + sw * 4;
+      const p11 = p01 + 4;
+      const a00 = s[p00 + 3]! * w00;
+      const a10 = s[p10 + 3]! * w10;
+      const a01 = s[p01 + 3]! * w01;
+      const a11 = s[p11 + 3]! * w11;
+      const a = a00 + a10 + a01 + a11;
+      const o = (j * w + i) * 4;
+      if (a <= 0) continue;
+      for (let c = 0; c < 3; c++) {
+        const v = s[p00 + c]! * a00 + s[p10 + c]! * a10 + s[p01 + c]! * a01 + s[p11 + c]! * a11;
+        out[o + c] = Math.min(255, Math.round(v / a));
+      }
+      out[o + 3] = Math.min(255, Math.round(a));
+    }
+  }
+  return { width: w, height: h, data: out };
+}
