@@ -1,4 +1,5 @@
 // The one contract between the I/O room and everything above it.
+import type { ImageboxError } from '../errors.js';
 
 /** A contiguous byte span of a source. `length` > 0. */
 export interface ByteRange {
@@ -28,11 +29,21 @@ export interface ByteSource {
   /** Total size in bytes. May cost a request before the first read; free after. */
   size(): Promise<number>;
   read(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]>;
+  /**
+   * The first min(length, size) bytes, learning the size on the way (so a
+   * reader's speculative first read costs one round trip, not a size probe first).
+   */
+  readHead?(length: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** The origin's validator (strong ETag, else Last-Modified, else mtime+size) once known. */
   validator?(): string | undefined;
   /** Counters of this source (for a scheduler: what it sent to the source under it). */
   stats?(): IoStats;
   close?(): Promise<void>;
+  /**
+   * Subscribe to "the bytes under this source changed" (validator mismatch):
+   * whoever caches bytes of this source drops them. Returns an unsubscribe.
+   */
+  onChange?(listener: (error: ImageboxError) => void): () => void;
 }
 
 export function newStats(): IoStats {
@@ -41,4 +52,13 @@ export function newStats(): IoStats {
 
 export function rangeEnd(r: ByteRange): number {
   return r.offset + r.length;
+}
+
+/** readHead() for any source: the source's own, else size() then read(). */
+export async function readHead(source: ByteSource, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  if (source.readHead) return source.readHead(length, signal);
+  const size = await source.size();
+  if (size === 0) return new Uint8Array(0);
+  const [head] = await source.read([{ offset: 0, length: Math.min(length, size) }], signal);
+  return head!;
 }

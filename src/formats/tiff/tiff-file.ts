@@ -11,7 +11,7 @@
 // lazy (LazyArray) and a tile read fetches only a block around its index.
 
 import { ImageboxError } from '../../errors.js';
-import type { ByteRange, ByteSource } from '../../io/byte-source.js';
+import { readHead, type ByteRange, type ByteSource } from '../../io/byte-source.js';
 import { EndianView } from './endian-view.js';
 import type { Ifd, IfdEntry } from './ifd.js';
 import { LazyArray, ResidentArray } from './lazy-array.js';
@@ -73,10 +73,13 @@ interface PendingValue {
 
 export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}): Promise<TiffFile> {
   const o = { ...DEFAULTS, ...options };
+  const spans = new Spans();
+  // The speculative head: with readHead it also tells the size, in one round trip.
+  const first = await readHead(source, o.headBytes);
   const size = await source.size();
   if (size < 8) throw new ImageboxError('E_NOT_A_SLIDE', `not a TIFF file: only ${size} bytes`);
-  const spans = new Spans();
-  let rounds = 0;
+  spans.add(0, first);
+  let rounds = 1;
   const fetch = async (ranges: ByteRange[]): Promise<void> => {
     const want = spans.missing(ranges);
     if (want.length === 0) return;
@@ -85,7 +88,6 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
     want.forEach((r, i) => spans.add(r.offset, got[i]!));
   };
 
-  await fetch([{ offset: 0, length: Math.min(o.headBytes, size) }]);
   const head = spans.get(0, 8)!;
   const magic = String.fromCharCode(head[0]!, head[1]!);
   if (magic !== 'II' && magic !== 'MM') {

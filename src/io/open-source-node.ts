@@ -1,0 +1,43 @@
+// Node only: open a slide's bytes from a path, a file: URL or an http(s) URL,
+// behind a RangeScheduler (coalescing, single flight, byte cache).
+import { fileURLToPath } from 'node:url';
+import { ImageboxError } from '../errors.js';
+import type { ByteSource } from './byte-source.js';
+import { FileSource } from './file-source.js';
+import type { HttpTransport } from './http-transport.js';
+import { HttpSource, type HttpSourceOptions } from './http-source.js';
+import { RangeScheduler, type RangeSchedulerOptions } from './range-scheduler.js';
+import { UndiciTransport, type UndiciTransportOptions } from './undici-transport-node.js';
+
+export interface OpenSourceOptions {
+  /** HttpSource options for http(s) URLs (transport defaults to a shared undici transport). */
+  http?: Omit<HttpSourceOptions, 'transport'> & { transport?: HttpTransport };
+  /** Options of the undici transport created when none is given. */
+  undici?: UndiciTransportOptions;
+  /** Scheduler options, or false for the bare source. */
+  scheduler?: RangeSchedulerOptions | false;
+}
+
+let shared: UndiciTransport | undefined;
+
+/** The process-wide undici transport (one keep-alive pool per origin). */
+export function sharedUndiciTransport(): UndiciTransport {
+  shared ??= new UndiciTransport();
+  return shared;
+}
+
+export function openByteSource(pathOrUrl: string | URL, options: OpenSourceOptions = {}): ByteSource {
+  const raw = typeof pathOrUrl === 'string' ? pathOrUrl : pathOrUrl.href;
+  let source: ByteSource;
+  if (/^https?:\/\//i.test(raw)) {
+    const transport = options.http?.transport ?? (options.undici ? new UndiciTransport(options.undici) : sharedUndiciTransport());
+    source = new HttpSource(raw, { ...options.http, transport });
+  } else if (/^file:/i.test(raw)) {
+    source = new FileSource(fileURLToPath(raw));
+  } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(raw)) {
+    throw new ImageboxError('E_BAD_REQUEST', `unsupported source scheme: ${raw.slice(0, raw.indexOf(':'))}`);
+  } else {
+    source = new FileSource(raw);
+  }
+  return options.scheduler === false ? source : new RangeScheduler(source, options.scheduler ?? {});
+}

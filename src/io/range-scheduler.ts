@@ -1,0 +1,425 @@
+// RangeScheduler: a ByteSource wrapped around another one.
+//  - reads issued in the same tick are collected (one microtask), sorted, and
+//    merged where they overlap or lie closer than gapBytes (up to maxSpanBytes
+//    per merged span); all groups of a flush go to the inner read() in ONE call
+//    (HttpSource makes that one multi-range request, or parallel requests);
+//  - a read covered by a span already in flight waits for it (single flight);
+//  - fetched spans go into a byte-bounded LRU SpanCache that answers covered
+//    reads without a request; it is dropped when the source changes;
+//  - prefetch() queues low-priority reads, sent only while no foreground read
+//    is waiting or in flight; their errors are swallowed.
+import { ImageboxError, isImageboxError, type ErrorCode } from '../errors.js';
+import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
+import { SpanCache } from './span-cache.js';
+
+export interface RangeSchedulerOptions {
+  /** Ranges closer than this are fetched as one span (default 32 KiB). */
+  gapBytes?: number;
+  /** A merged span never grows beyond this (default 4 MiB). */
+  maxSpanBytes?: number;
+  /** Byte budget of the span cache (default 64 MiB; 0 disables caching). */
+  cacheBytes?: number;
+  /** Queued prefetch ranges kept at most (oldest dropped; default 1024). */
+  maxPrefetchQueue?: number;
+  /** Ranges sent per prefetch batch (default 32). */
+  prefetchBatch?: number;
+}
+
+export interface SchedulerStats extends IoStats {
+  /** Ranges sent to the inner source (a request may carry several). */
+  rangesSent: number;
+  /** Caller ranges answered from the cache with no request. */
+  cacheHits: number;
+  /** Caller ranges that joined a span already in flight. */
+  inflightHits: number;
+  /** Background ranges sent. */
+  prefetchRanges: number;
+  /** Bytes held by the cache now. */
+  cacheBytes: number;
+}
+
+interface Waiter {
+  offset: number;
+  end: number;
+  resolve(data: Uint8Array): void;
+  reject(e: unknown): void;
+  done: boolean;
+  /** Called when this waiter's caller aborted. */
+  abandon?: () => void;
+}
+
+interface Flight {
+  offset: number;
+  end: number;
+  group: Group;
+  /** Re-check whether anyone still waits for the request carrying this flight. */
+  abandon: (() => void) | undefined;
+}
+
+interface Group {
+  offset: number;
+  end: number;
+  waiters: Waiter[];
+  /** Everyone gave up and the request was aborted: nobody may join it. */
+  cancelled?: boolean;
+}
+
+/** Errors that belong to one range, not to the whole request: retry groups one by one. */
+const PER_RANGE: ReadonlySet<ErrorCode> = new Set(['E_TRUNCATED', 'E_RANGE_NOT_SATISFIABLE', 'E_MALFORMED', 'E_TOO_LARGE']);
+
+function splittable(e: unknown): boolean {
+  if (!(e instanceof ImageboxError)) return false;
+  if (PER_RANGE.has(e.code)) return true;
+  // A bad answer (not a retry-exhausted origin) may concern one part only.
+  return e.code === 'E_ORIGIN' && e.details?.['attempts'] === undefined;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export class RangeScheduler implements ByteSource {
+  readonly id: string;
+  private readonly gap: number;
+  private readonly maxSpan: number;
+  private readonly maxPrefetchQueue: number;
+  private readonly prefetchBatch: number;
+  private readonly cache: SpanCache | undefined;
+  private readonly counters: SchedulerStats = {
+    ...newStats(),
+    rangesSent: 0,
+    cacheHits: 0,
+    inflightHits: 0,
+    prefetchRanges: 0,
+    cacheBytes: 0,
+  };
+  private queue: Waiter[] = [];
+  private flushScheduled = false;
+  private flights: Flight[] = [];
+  private foreground = 0;
+  private prefetchQueue: ByteRange[] = [];
+  private prefetching = false;
+  private pumpScheduled = false;
+  private generation = 0;
+  private knownSize: number | undefined;
+  private readonly listeners = new Set<(e: ImageboxError) => void>();
+  private readonly unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly inner: ByteSource,
+    options: RangeSchedulerOptions = {},
+  ) {
+    this.id = inner.id;
+    this.gap = Math.max(0, options.gapBytes ?? 32 * KiB);
+    this.maxSpan = Math.max(1, options.maxSpanBytes ?? 4 * MiB);
+    const cacheBytes = options.cacheBytes ?? 64 * MiB;
+    this.cache = cacheBytes > 0 ? new SpanCache(cacheBytes) : undefined;
+    this.maxPrefetchQueue = options.maxPrefetchQueue ?? 1024;
+    this.prefetchBatch = Math.max(1, options.prefetchBatch ?? 32);
+    this.unsubscribe = inner.onChange?.((e) => this.sourceChanged(e));
+  }
+
+  // ---- ByteSource -------------------------------------------------------------
+
+  async size(): Promise<number> {
+    if (this.knownSize === undefined) {
+      const g = this.generation;
+      const s = await this.inner.size();
+      if (g === this.generation) this.knownSize = s;
+      return s;
+    }
+    return this.knownSize;
+  }
+
+  /** The first min(length, size) bytes; cached like any read. One request when the size is unknown. */
+  async readHead(length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.knownSize === undefined && this.inner.readHead) {
+      const g = this.generation;
+      const cached = this.cache?.get(0, length);
+      if (cached) return cached;
+      const head = await this.inner.readHead(length, signal);
+      this.counters.requests++;
+      this.counters.bytesFetched += head.length;
+      this.counters.bytesRequested += head.length;
+      if (g === this.generation) {
+        this.knownSize = await this.inner.size();
+        if (head.length > 0) this.cache?.put(0, head);
+      }
+      return head;
+    }
+    const size = await this.size();
+    if (size === 0) return new Uint8Array(0);
+    return (await this.read([{ offset: 0, length: Math.min(length, size) }], signal))[0]!;
+  }
+
+  validator(): string | undefined {
+    return this.inner.validator?.();
+  }
+
+  stats(): SchedulerStats {
+    return { ...this.counters, cacheBytes: this.cache?.bytes ?? 0 };
+  }
+
+  /** Counters of the source under the scheduler (e.g. HTTP requests actually sent). */
+  sourceStats(): IoStats | undefined {
+    return this.inner.stats?.();
+  }
+
+  onChange(listener: (e: ImageboxError) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Forget all cached bytes. */
+  clearCache(): void {
+    this.generation++;
+    this.knownSize = undefined;
+    this.cache?.clear();
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.cancelPrefetch();
+    this.cache?.clear();
+    await this.inner.close?.();
+  }
+
+  read(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]> {
+    for (const { offset, length } of ranges) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
+        return Promise.reject(new ImageboxError('E_MALFORMED', `bad range ${offset}+${length}`));
+      }
+    }
+    if (signal?.aborted) return Promise.reject(new ImageboxError('E_ABORTED', 'read aborted'));
+    for (const r of ranges) this.counters.bytesRequested += r.length;
+    return Promise.all(ranges.map((r) => this.readOne(r, signal)));
+  }
+
+  // ---- background reads ---------------------------------------------------------
+
+  /** Queue low-priority reads into the cache; never delays foreground reads, never throws. */
+  prefetch(ranges: ByteRange[]): void {
+    if (!this.cache) return;
+    for (const r of ranges) {
+      if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length <= 0) continue;
+      if (this.knownSize !== undefined && r.offset + r.length > this.knownSize) continue;
+      this.prefetchQueue.push({ offset: r.offset, length: r.length });
+    }
+    if (this.prefetchQueue.length > this.maxPrefetchQueue) {
+      this.prefetchQueue.splice(0, this.prefetchQueue.length - this.maxPrefetchQueue);
+    }
+    this.schedulePump();
+  }
+
+  /** Drop queued (not yet sent) background reads, e.g. when the view moved. */
+  cancelPrefetch(): void {
+    this.prefetchQueue = [];
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private sourceChanged(e: ImageboxError): void {
+    this.clearCache();
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch {
+        /* not ours */
+      }
+    }
+  }
+
+  private readOne(r: ByteRange, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const offset = r.offset;
+    const end = r.offset + r.length;
+    if (this.knownSize !== undefined && end > this.knownSize) {
+      return Promise.reject(
+        new ImageboxError('E_TRUNCATED', `read ${offset}+${r.length} past end of ${this.id} (${this.knownSize} bytes)`, {
+          offset,
+          length: r.length,
+          size: this.knownSize,
+        }),
+      );
+    }
+    const hit = this.cache?.get(offset, r.length);
+    if (hit) {
+      this.counters.cacheHits++;
+      return Promise.resolve(hit);
+    }
+    const flight = this.flights.find((f) => f.offset <= offset && f.end >= end && !f.group.cancelled);
+    if (flight) this.counters.inflightHits++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const w: Waiter = { offset, end, resolve, reject, done: false };
+      if (signal) {
+        const onAbort = (): void => {
+          if (w.done) return;
+          w.done = true;
+          reject(new ImageboxError('E_ABORTED', 'read aborted'));
+          w.abandon?.();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.resolve = (d) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(d);
+        };
+        w.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+      }
+      if (flight) {
+        // Single flight: wait for the span already on its way.
+        w.abandon = flight.abandon;
+        flight.group.waiters.push(w);
+        return;
+      }
+      this.queue.push(w);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Sort and merge items into groups: overlapping or within gap, spans bounded. */
+  private group<T extends { offset: number; end: number }>(items: T[]): { offset: number; end: number; items: T[] }[] {
+    items.sort((a, b) => a.offset - b.offset || b.end - a.end);
+    const groups: { offset: number; end: number; items: T[] }[] = [];
+    let cur: { offset: number; end: number; items: T[] } | undefined;
+    for (const it of items) {
+      if (cur && it.offset <= cur.end + this.gap && Math.max(cur.end, it.end) - cur.offset <= this.maxSpan) {
+        cur.end = Math.max(cur.end, it.end);
+        cur.items.push(it);
+      } else if (cur && it.end <= cur.end) {
+        // Inside the current span already (possible when the span is over maxSpan).
+        cur.items.push(it);
+      } else {
+        cur = { offset: it.offset, end: it.end, items: [it] };
+        groups.push(cur);
+      }
+    }
+    return groups;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const waiters = this.queue.filter((w) => !w.done);
+    this.queue = [];
+    if (waiters.length === 0) return;
+    const groups: Group[] = this.group(waiters).map((g) => ({ offset: g.offset, end: g.end, waiters: g.items }));
+    const ac = new AbortController();
+    // Abort the inner read when every waiter of this flush has given up.
+    const abandon = (): void => {
+      if (groups.every((g) => g.waiters.every((w) => w.done))) {
+        for (const g of groups) g.cancelled = true;
+        ac.abort();
+      }
+    };
+    for (const w of waiters) w.abandon = abandon;
+    this.foreground++;
+    void this.send(groups, ac.signal, false, abandon).finally(() => {
+      this.foreground--;
+      if (this.foreground === 0) this.schedulePump();
+    });
+  }
+
+  /**
+   * Send groups in one inner read; register them as in-flight spans; settle
+   * waiters; put data in the cache. Per-range failures are retried group by group.
+   */
+  private async send(
+    groups: Group[],
+    signal: AbortSignal | undefined,
+    prefetch: boolean,
+    abandon?: () => void,
+  ): Promise<void> {
+    const gen = this.generation;
+    const deferred = groups.map((g) => {
+      const flight: Flight = { offset: g.offset, end: g.end, group: g, abandon };
+      this.flights.push(flight);
+      return { g, flight };
+    });
+    const settle = (i: number, result: { data: Uint8Array } | { error: unknown }): void => {
+      const d = deferred[i]!;
+      this.flights.splice(this.flights.indexOf(d.flight), 1);
+      if ('data' in result) {
+        const data = result.data;
+        this.counters.bytesFetched += data.length;
+        if (gen === this.generation) this.cache?.put(d.g.offset, data);
+        for (const w of d.g.waiters) {
+          if (w.done) continue;
+          w.done = true;
+          w.resolve(data.slice(w.offset - d.g.offset, w.end - d.g.offset));
+        }
+      } else {
+        for (const w of d.g.waiters) {
+          if (w.done) continue;
+          w.done = true;
+          w.reject(result.error);
+        }
+      }
+    };
+    const ranges = groups.map((g) => ({ offset: g.offset, length: g.end - g.offset }));
+    this.counters.requests++;
+    this.counters.rangesSent += ranges.length;
+    if (prefetch) this.counters.prefetchRanges += ranges.length;
+    try {
+      const bufs = await this.inner.read(ranges, signal);
+      bufs.forEach((data, i) => settle(i, { data }));
+    } catch (e) {
+      const err = this.noteError(e);
+      if (groups.length > 1 && splittable(err)) {
+        await Promise.all(
+          ranges.map(async (r, i) => {
+            this.counters.requests++;
+            this.counters.rangesSent++;
+            try {
+              const [data] = await this.inner.read([r], signal);
+              settle(i, { data: data! });
+            } catch (e2) {
+              settle(i, { error: this.noteError(e2) });
+            }
+          }),
+        );
+      } else {
+        for (let i = 0; i < groups.length; i++) settle(i, { error: err });
+      }
+    }
+  }
+
+  private noteError(e: unknown): unknown {
+    if (isImageboxError(e, 'E_SOURCE_CHANGED') && !this.inner.onChange) this.sourceChanged(e);
+    return e;
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.prefetchQueue.length === 0) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Send one batch of background reads if nothing in the foreground is waiting. */
+  private pump(): void {
+    if (this.prefetching || this.foreground > 0 || this.queue.length > 0 || this.flushScheduled) return;
+    const batch: Waiter[] = [];
+    while (this.prefetchQueue.length > 0 && batch.length < this.prefetchBatch) {
+      const r = this.prefetchQueue.shift()!;
+      const end = r.offset + r.length;
+      if (this.knownSize !== undefined && end > this.knownSize) continue;
+      if (this.cache?.has(r.offset, r.length)) continue;
+      if (this.flights.some((f) => f.offset <= r.offset && f.end >= end)) continue;
+      batch.push({ offset: r.offset, end, resolve: () => undefined, reject: () => undefined, done: true });
+    }
+    if (batch.length === 0) return;
+    const groups: Group[] = this.group(batch).map((g) => ({ offset: g.offset, end: g.end, waiters: g.items }));
+    this.prefetching = true;
+    this.send(groups, undefined, true)
+      .catch(() => undefined)
+      .finally(() => {
+        this.prefetching = false;
+        this.schedulePump();
+      });
+  }
+}

@@ -1,0 +1,56 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileSource } from '../../src/io/file-source.js';
+import { HttpSource } from '../../src/io/http-source.js';
+import { openByteSource } from '../../src/io/open-source-node.js';
+import { RangeScheduler } from '../../src/io/range-scheduler.js';
+import { UndiciTransport } from '../../src/io/undici-transport-node.js';
+import { makeBytes, Origin } from '../helpers/origin.js';
+import { expectBytes } from '../helpers/origin-bytes.js';
+
+const DATA = makeBytes(100_000, 3);
+let dir: string;
+let origin: Origin;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imagebox-open-'));
+  await writeFile(join(dir, 'a.bin'), DATA);
+  origin = await new Origin().start();
+  origin.put('/a.bin', DATA);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await origin.stop();
+});
+
+describe('openByteSource', () => {
+  it('opens paths and file: URLs as FileSource behind a RangeScheduler', async () => {
+    for (const p of [join(dir, 'a.bin'), pathToFileURL(join(dir, 'a.bin')).href]) {
+      const s = openByteSource(p);
+      expect(s).toBeInstanceOf(RangeScheduler);
+      expect((s as RangeScheduler).inner).toBeInstanceOf(FileSource);
+      expect(await s.size()).toBe(DATA.length);
+      expectBytes((await s.read([{ offset: 5, length: 500 }]))[0], DATA.subarray(5, 505));
+      await s.close?.();
+    }
+  });
+
+  it('opens http URLs as HttpSource (undici) behind a RangeScheduler', async () => {
+    const transport = new UndiciTransport();
+    const s = openByteSource(origin.url('/a.bin'), { http: { transport } });
+    expect((s as RangeScheduler).inner).toBeInstanceOf(HttpSource);
+    const out = await Promise.all([s.read([{ offset: 0, length: 10 }]), s.read([{ offset: 90_000, length: 10 }])]);
+    expectBytes(out[1][0], DATA.subarray(90_000, 90_010));
+    expect(origin.requests).toBe(1);
+    expect(await s.size()).toBe(DATA.length);
+    await transport.close();
+  });
+
+  it('can return the bare source and refuses unknown schemes', () => {
+    expect(openByteSource(join(dir, 'a.bin'), { scheduler: false })).toBeInstanceOf(FileSource);
+    expect(() => openByteSource('ftp://example.com/x')).toThrow(/unsupported/);
+  });
+});
