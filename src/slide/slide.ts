@@ -10,7 +10,9 @@ import type { SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
-import type { EncodedTile, Level } from './types.js';
+import { AperioMissingTiles } from './missing-tiles.js';
+import { levelRegion, readRegion, readTile, type PixelReader } from './region.js';
+import type { EncodedTile, Level, RGBA } from './types.js';
 
 /** Arrays at most this big are loaded whole on first use instead of block by block. */
 const LOAD_WHOLE_ARRAY_BYTES = 256 * 1024;
@@ -37,6 +39,8 @@ export interface SlideDescription {
 export interface SlideOptions {
   /** Load a level's offset arrays in the background after its first tile (default true). */
   backgroundWarm?: boolean;
+  /** Decoders and pixel kernels for readTile/readRegion (the platform entry injects them). */
+  pixels?: PixelReader;
 }
 
 export class Slide {
@@ -50,6 +54,7 @@ export class Slide {
   private readonly levelInfo: ImageInfo[];
   private readonly associatedInfo: Map<string, ImageInfo>;
   private readonly warming = new Map<ImageInfo, Promise<void>>();
+  private readonly aperioMissing: AperioMissingTiles | undefined;
 
   constructor(
     readonly source: ByteSource,
@@ -84,6 +89,10 @@ export class Slide {
       props[`openslide.level[${i}].downsample`] = formatG17(l.downsample);
     });
     this.properties = props;
+    this.aperioMissing =
+      this.vendor === 'aperio'
+        ? new AperioMissingTiles(this.levelInfo.map((info, i) => ({ ...this.levels[i]!, byteCounts: info.byteCounts })))
+        : undefined;
   }
 
   get width(): number {
@@ -129,6 +138,79 @@ export class Slide {
     return this.segment(info, level, col, row, signal);
   }
 
+  /** The decoded tile at (col, row) of a level, cropped to the image. */
+  readTile(level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA> {
+    return readTile(this, this.pixelReader(), level, col, row, signal);
+  }
+
+  /**
+   * OpenSlide's read_region: (x, y) in level-0 pixels, w x h pixels of `level`,
+   * composed across tile borders; outside the image and missing tiles transparent.
+   */
+  readRegion(x: number, y: number, level: number, width: number, height: number, signal?: AbortSignal): Promise<RGBA> {
+    return readRegion(this, this.pixelReader(), x, y, level, width, height, signal);
+  }
+
+  /** Pixels of a level's own grid (integer level coordinates). */
+  readLevelRegion(level: number, x: number, y: number, width: number, height: number, signal?: AbortSignal): Promise<RGBA> {
+    return levelRegion(this, this.pixelReader(), level, x, y, width, height, signal);
+  }
+
+  /** The level OpenSlide would read for a downsample: the largest downsample not above it. */
+  bestLevelForDownsample(downsample: number): number {
+    if (downsample < this.levels[0]!.downsample) return 0;
+    for (let i = 1; i < this.levels.length; i++) {
+      if (downsample < this.levels[i]!.downsample) return i - 1;
+    }
+    return this.levels.length - 1;
+  }
+
+  /**
+   * A thumbnail fitting maxWidth x maxHeight (aspect kept, PIL's rounding), made as
+   * openslide-python's get_thumbnail: the best level read whole, composited on
+   * white, area-averaged down.
+   */
+  async thumbnail(maxWidth: number, maxHeight: number, signal?: AbortSignal): Promise<RGBA> {
+    const px = this.pixelReader();
+    const ds = Math.max(this.width / maxWidth, this.height / maxHeight);
+    const level = this.bestLevelForDownsample(ds);
+    const l = this.levels[level]!;
+    const whole = await this.readLevelRegion(level, 0, 0, l.width, l.height, signal);
+    const d = whole.data;
+    for (let i = 0; i < d.length; i += 4) {
+      const a = d[i + 3]!;
+      if (a === 255) continue;
+      for (let c = 0; c < 3; c++) d[i + c] = Math.round((d[i + c]! * a + 255 * (255 - a)) / 255);
+      d[i + 3] = 255;
+    }
+    const [w, h] = thumbnailSize(l.width, l.height, maxWidth, maxHeight);
+    return w === l.width && h === l.height ? whole : px.resize(whole, w, h);
+  }
+
+  /** An associated image (thumbnail, label, macro) decoded whole. */
+  async readAssociated(name: string, signal?: AbortSignal): Promise<RGBA> {
+    const px = this.pixelReader();
+    const info = this.associatedInfo.get(name);
+    if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
+    const strips = await this.associatedStrips(name, signal);
+    const placed = await Promise.all(
+      strips.map(async (t) => ({
+        tile: await px.decode(t),
+        x: t.col * info.tileWidth,
+        y: t.row * info.tileHeight,
+        validWidth: t.validWidth,
+        validHeight: t.validHeight,
+      })),
+    );
+    return px.compose(info.width, info.height, placed);
+  }
+
+  private pixelReader(): PixelReader {
+    const px = this.options.pixels;
+    if (!px) throw new ImageboxError('E_INTERNAL', 'this slide was opened without decoders (options.pixels)');
+    return px;
+  }
+
   /** The stored strips of an associated image (thumbnail, label, macro), each as an EncodedTile (col 0). */
   async associatedStrips(name: string, signal?: AbortSignal): Promise<EncodedTile[]> {
     const info = this.associatedInfo.get(name);
@@ -165,12 +247,15 @@ export class Slide {
       predictor: info.predictor,
       planarConfig: info.planarConfig,
       ycbcrSubsampling: info.ycbcrSubsampling,
+      tiled: info.tiled,
       width: info.tileWidth,
       height: info.tileHeight,
       validWidth: Math.min(info.tileWidth, info.width - col * info.tileWidth),
       validHeight: Math.min(info.tileHeight, info.height - row * info.tileHeight),
     };
-    if (count === 0) return { ...base, bytes: new Uint8Array(0), missing: true };
+    if (count === 0 || (level > 0 && this.aperioMissing && (await this.aperioMissing.isMissing(level, col, row, count)))) {
+      return { ...base, bytes: new Uint8Array(0), missing: true };
+    }
     if (offset + count > this.tiff.size) {
       throw new ImageboxError(
         'E_TRUNCATED',
@@ -231,4 +316,20 @@ export class Slide {
   async close(): Promise<void> {
     await this.source.close?.();
   }
+}
+
+/** PIL's Image.thumbnail size rule (aspect kept, rounding towards the closer aspect). */
+export function thumbnailSize(width: number, height: number, maxWidth: number, maxHeight: number): [number, number] {
+  let x = Math.floor(maxWidth);
+  let y = Math.floor(maxHeight);
+  if (x >= width && y >= height) return [width, height];
+  const aspect = width / height;
+  const closest = (n: number, score: (k: number) => number) => {
+    const lo = Math.floor(n);
+    const hi = Math.ceil(n);
+    return Math.max(score(lo) <= score(hi) ? lo : hi, 1);
+  };
+  if (x / y >= aspect) x = closest(y * aspect, (k) => Math.abs(aspect - k / y));
+  else y = closest(x / aspect, (k) => (k === 0 ? 0 : Math.abs(aspect - x / k)));
+  return [x, y];
 }

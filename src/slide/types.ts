@@ -48,6 +48,8 @@ export interface EncodedTile {
   planarConfig: number;
   /** YCbCrSubsampling as stored (may be stale, see Aperio). */
   ycbcrSubsampling: [number, number];
+  /** False for a strip (its stored rows may stop at the image's last row). */
+  tiled: boolean;
   /** Size of the stored tile (full tile, also at the right/bottom edge). */
   width: number;
   height: number;
