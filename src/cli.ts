@@ -2,11 +2,16 @@
 // The imagebox command.
 import { isImageboxError } from './errors.js';
 import { runInfo } from './cli/info.js';
+import { runRegion, runTile } from './cli/pixels.js';
 
 const USAGE = `usage: imagebox <command> [options]
 
   info <path|url> [--json] [--stats] [--header "Name: value"]
         describe a slide: vendor, levels, MPP, associated images, properties
+  region <path|url> <x> <y> <level> <width> <height> -o out.png|out.jpg [--quality 90]
+        read_region as OpenSlide (x, y in level-0 pixels), written as PNG or JPEG
+  tile <path|url> <level> <col> <row> -o out.png|out.jpg
+        one tile; .jpg of a native JPEG tile is its stored bytes (tables spliced in)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -14,6 +19,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'info':
       return runInfo(rest);
+    case 'region':
+      return runRegion(rest);
+    case 'tile':
+      return runTile(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -10,34 +10,15 @@
 // `suspect` (libtiff 4.5's scrambled TIFFRGBAImage rows), the independent decode
 // (`_independent.png`) is the reference, as the fixtures README says.
 import { existsSync } from 'node:fs';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../src/index.js';
 import type { Slide } from '../../src/slide/slide.js';
 import type { RGBA } from '../../src/slide/types.js';
 import { fixturePath, presentFixtures, WSI_DIR, type ManifestReference } from '../helpers/fixtures.js';
+import { compare, loadPng } from '../helpers/pixels.js';
 
 const MIN_PSNR = 40;
 const MAX_DIFF = 16;
-
-export async function loadPng(path: string): Promise<RGBA> {
-  const { data, info } = await sharp(path).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-}
-
-export function compare(a: RGBA, b: RGBA, withAlpha: boolean): { psnr: number; maxDiff: number } {
-  let se = 0;
-  let n = 0;
-  let maxDiff = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    if (!withAlpha && (i & 3) === 3) continue;
-    const d = a.data[i]! - b.data[i]!;
-    se += d * d;
-    n++;
-    if (Math.abs(d) > maxDiff) maxDiff = Math.abs(d);
-  }
-  return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se), maxDiff };
-}
 
 function referencePng(r: ManifestReference): string {
   return WSI_DIR + (r.suspect ? r.png.replace(/\.png$/, '_independent.png') : r.png);
