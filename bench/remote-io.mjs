@@ -69,6 +69,8 @@ try {
     },
     'geotiff.js 3.0.5': async () => {
       const tiff = await fromUrl(url, { allowFullFile: false });
+      // Walk every IFD, as our open does (it reports the whole pyramid and the associated images).
+      await tiff.getImageCount();
       const image = await tiff.getImage(0);
       const raw = { decode: async (slice) => slice.data ?? slice };
       return { tile: async (c, r) => (await image.getTileOrStrip(c, r, 0, raw)).data.byteLength, close: async () => tiff.close?.() };

@@ -24,7 +24,12 @@ export interface TiffOpenOptions {
   headBytes?: number;
   /** When an IFD lies at most this far from EOF, read from it to EOF in one go. */
   tailReadBytes?: number;
-  /** Window read at an IFD offset farther from EOF (grows x4 per round, up to 1 MiB). */
+  /**
+   * Window read at an IFD offset farther from EOF: the IFD's entries and the small
+   * values writers put right after them. (Growing it per round does not help: each
+   * IFD of a chain is found only by reading the previous one, and writers put the
+   * next IFD after the image data, far beyond any window.)
+   */
   ifdWindowBytes?: number;
   /** Speculative read of the file's last bytes, once, for files larger than tailReadBytes. */
   tailProbeBytes?: number;
@@ -133,10 +138,10 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
     }
   };
 
-  const window = (offset: number, round: number): ByteRange => {
+  const window = (offset: number): ByteRange => {
     const remaining = size - offset;
     if (remaining <= o.tailReadBytes) return { offset, length: remaining };
-    return { offset, length: Math.min(remaining, o.ifdWindowBytes * 4 ** Math.min(round, 4), 1024 * 1024) };
+    return { offset, length: Math.min(remaining, o.ifdWindowBytes) };
   };
 
   const visited = new Set<number>();
@@ -242,7 +247,7 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
     for (const p of pendingIfds) {
       const cnt = spans.get(p.offset, countSize);
       if (!cnt) {
-        ranges.push(window(p.offset, round));
+        ranges.push(window(p.offset));
         continue;
       }
       const n = countOf(cnt, little, bigTiff);
