@@ -12,6 +12,8 @@ const USAGE = `usage: imagebox <command> [options]
         read_region as OpenSlide (x, y in level-0 pixels), written as PNG or JPEG
   tile <path|url> <level> <col> <row> -o out.png|out.jpg
         one tile; .jpg of a native JPEG tile is its stored bytes (tables spliced in)
+  serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE] [--allow URL-PREFIX ...]
+        IIIF Image API 3.0/2.1, DeepZoom and a JSON API over HTTP (uWebSockets.js)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -23,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return runRegion(rest);
     case 'tile':
       return runTile(rest);
+    case 'serve':
+      return (await import('./cli/serve.js')).runServe(rest);
     case undefined:
     case '-h':
     case '--help':

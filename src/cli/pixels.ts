@@ -11,7 +11,7 @@ import { encodeJpeg } from '../codecs/jpeg-encode.js';
 import { kernels } from '../codecs/kernels-node.js';
 import { encodePng } from '../codecs/png-encode.js';
 import { openSlide } from '../node/open-slide.js';
-import { spliceJpeg } from '../server/jfif.js';
+import { spliceJpeg } from '../codecs/jpeg-splice.js';
 import { Compression, Photometric, type RGBA } from '../slide/types.js';
 import { parseHeaders } from './headers.js';
 

@@ -8,7 +8,7 @@ import { loadConfig, type RegistryOptions } from '../server/registry.js';
 import { startServer } from '../server/serve.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
-                     [--allow URL-PREFIX ...] [--base-url URL] [--workers N] [--cache-mb 256]
+                     [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N] [--cache-mb 256]
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -21,12 +21,13 @@ export interface ServeArgs {
   config: string | undefined;
   allow: string[];
   baseUrl: string | undefined;
+  trustProxy: boolean;
   workers: number | undefined;
   cacheMb: number;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const a: ServeArgs = { port: 8080, host: '0.0.0.0', slides: undefined, config: undefined, allow: [], baseUrl: undefined, workers: undefined, cacheMb: 256 };
+  const a: ServeArgs = { port: 8080, host: '0.0.0.0', slides: undefined, config: undefined, allow: [], baseUrl: undefined, trustProxy: false, workers: undefined, cacheMb: 256 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
@@ -59,6 +60,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       case '--base-url':
         a.baseUrl = value();
         break;
+      case '--trust-proxy':
+        a.trustProxy = true;
+        break;
       case '--workers':
         a.workers = int(value(), 1, 256);
         break;
@@ -82,12 +86,15 @@ export async function runServe(argv: string[]): Promise<number> {
   if (a.config) Object.assign(registry, await loadConfig(a.config));
   registry.slidesDir = a.slides ?? (a.config ? undefined : `${ROOT}samples`);
   const web = `${ROOT}web`;
+  const osd = `${ROOT}node_modules/openseadragon/build/openseadragon`;
   const server = await startServer({
     registry,
     host: a.host,
     port: a.port,
     baseUrl: a.baseUrl,
+    trustProxy: a.trustProxy,
     webDir: existsSync(web) ? web : undefined,
+    osdDir: existsSync(osd) ? osd : undefined,
     pixels: { size: a.workers },
     images: { cacheBytes: a.cacheMb * 1024 * 1024 },
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),

@@ -74,7 +74,13 @@ export async function readRegion(
   return subpixelShift(big, w, h, fx, fy);
 }
 
-/** A region in the pixel grid of one level (integer coordinates, may overhang the image). */
+/**
+ * A region in the pixel grid of one level (integer coordinates, may overhang the
+ * image), at 1/scale of its size (ceil). With scale > 1 every tile is decoded
+ * reduced (JPEG from the DCT, JPEG 2000 from a lower resolution), so no
+ * full-size decode and no large resample happen; that is exact only on the 1/s
+ * grid, so off it the region is read full size and area-averaged instead.
+ */
 export async function levelRegion(
   slide: Slide,
   px: PixelReader,
@@ -84,8 +90,14 @@ export async function levelRegion(
   w: number,
   h: number,
   signal?: AbortSignal,
+  scale: 1 | 2 | 4 | 8 = 1,
 ): Promise<RGBA> {
   const l = slide.levels[level]!;
+  const s = scale;
+  if (s > 1 && (x % s !== 0 || y % s !== 0 || l.tileWidth % s !== 0 || l.tileHeight % s !== 0)) {
+    const full = await levelRegion(slide, px, level, x, y, w, h, signal);
+    return px.resize(full, Math.ceil(w / s), Math.ceil(h / s));
+  }
   const c0 = Math.max(0, Math.floor(x / l.tileWidth));
   const r0 = Math.max(0, Math.floor(y / l.tileHeight));
   const c1 = Math.min(l.cols - 1, Math.floor((x + w - 1) / l.tileWidth));
@@ -96,15 +108,58 @@ export async function levelRegion(
     for (let c = c0; c <= c1; c++) {
       jobs.push(
         slide.tile(level, c, r, signal).then(async (t) => {
-          const img = t.missing ? await missingTile(slide, px, t, signal) : await px.decode(t);
+          const vw = Math.ceil(t.validWidth / s);
+          const vh = Math.ceil(t.validHeight / s);
+          let img: RGBA | undefined;
+          if (t.missing) {
+            img = await missingTile(slide, px, t, signal);
+            if (img && s > 1) img = px.resize(img, vw, vh);
+          } else {
+            img = await px.decode(t, s);
+          }
           if (!img) return undefined;
-          return { tile: img, x: c * l.tileWidth - x, y: r * l.tileHeight - y, validWidth: t.validWidth, validHeight: t.validHeight };
+          return { tile: img, x: (c * l.tileWidth - x) / s, y: (r * l.tileHeight - y) / s, validWidth: vw, validHeight: vh };
         }),
       );
     }
   }
   const placed = (await Promise.all(jobs)).filter((p): p is Placement => p !== undefined);
-  return px.compose(w, h, placed);
+  return px.compose(Math.ceil(w / s), Math.ceil(h / s), placed);
+}
+
+/**
+ * A level-0 region (x0, y0, w0 x h0) at an output size, read from `level` (IIIF's
+ * case): the tiles are decoded at the largest DCT scale (1/2, 1/4, 1/8) that
+ * stays at or above the output size, and only the remaining factor is resampled
+ * (area average down, bilinear up).
+ */
+export async function readScaledRegion(
+  slide: Slide,
+  px: PixelReader,
+  level: number,
+  x0: number,
+  y0: number,
+  w0: number,
+  h0: number,
+  outW: number,
+  outH: number,
+  signal?: AbortSignal,
+): Promise<RGBA> {
+  const l = slide.levels[level];
+  if (!l) throw new ImageboxError('E_BAD_REQUEST', `no level ${level}`);
+  const lw = Math.max(1, Math.min(Math.round(w0 / l.downsample), l.width));
+  const lh = Math.max(1, Math.min(Math.round(h0 / l.downsample), l.height));
+  const lx = x0 / l.downsample;
+  const ly = y0 / l.downsample;
+  const rest = Math.min(lw / outW, lh / outH);
+  let img: RGBA;
+  if (Number.isInteger(lx) && Number.isInteger(ly)) {
+    const s = rest >= 8 ? 8 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
+    img = await levelRegion(slide, px, level, lx, ly, lw, lh, signal, s);
+  } else {
+    img = await readRegion(slide, px, x0, y0, level, lw, lh, signal);
+  }
+  return img.width === outW && img.height === outH ? img : px.resize(img, outW, outH);
 }
 
 /**

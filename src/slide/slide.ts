@@ -10,8 +10,9 @@ import type { SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
+import { flatten } from '../codecs/flatten.js';
 import { AperioMissingTiles } from './missing-tiles.js';
-import { levelRegion, readRegion, readTile, type PixelReader } from './region.js';
+import { levelRegion, readRegion, readScaledRegion, readTile, type PixelReader } from './region.js';
 import type { EncodedTile, Level, RGBA } from './types.js';
 
 /** Arrays at most this big are loaded whole on first use instead of block by block. */
@@ -151,9 +152,14 @@ export class Slide {
     return readRegion(this, this.pixelReader(), x, y, level, width, height, signal);
   }
 
-  /** Pixels of a level's own grid (integer level coordinates). */
-  readLevelRegion(level: number, x: number, y: number, width: number, height: number, signal?: AbortSignal): Promise<RGBA> {
-    return levelRegion(this, this.pixelReader(), level, x, y, width, height, signal);
+  /** Pixels of a level's own grid (integer level coordinates), optionally at 1/scale (DCT-scaled decode). */
+  readLevelRegion(level: number, x: number, y: number, width: number, height: number, signal?: AbortSignal, scale: 1 | 2 | 4 | 8 = 1): Promise<RGBA> {
+    return levelRegion(this, this.pixelReader(), level, x, y, width, height, signal, scale);
+  }
+
+  /** A level-0 region read from `level` and delivered at outWidth x outHeight (IIIF): DCT-scaled decode + the remaining resample. */
+  readScaledRegion(level: number, x0: number, y0: number, w0: number, h0: number, outWidth: number, outHeight: number, signal?: AbortSignal): Promise<RGBA> {
+    return readScaledRegion(this, this.pixelReader(), level, x0, y0, w0, h0, outWidth, outHeight, signal);
   }
 
   /** The level OpenSlide would read for a downsample: the largest downsample not above it. */
@@ -175,14 +181,7 @@ export class Slide {
     const ds = Math.max(this.width / maxWidth, this.height / maxHeight);
     const level = this.bestLevelForDownsample(ds);
     const l = this.levels[level]!;
-    const whole = await this.readLevelRegion(level, 0, 0, l.width, l.height, signal);
-    const d = whole.data;
-    for (let i = 0; i < d.length; i += 4) {
-      const a = d[i + 3]!;
-      if (a === 255) continue;
-      for (let c = 0; c < 3; c++) d[i + c] = Math.round((d[i + c]! * a + 255 * (255 - a)) / 255);
-      d[i + 3] = 255;
-    }
+    const whole = flatten(await this.readLevelRegion(level, 0, 0, l.width, l.height, signal));
     const [w, h] = thumbnailSize(l.width, l.height, maxWidth, maxHeight);
     return w === l.width && h === l.height ? whole : px.resize(whole, w, h);
   }

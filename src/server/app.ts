@@ -1,0 +1,143 @@
+// The server as one plain function: HttpRequest -> HttpResponse. Routing,
+// metrics and the error contract live here; transports (uWS, fetch) only
+// convert requests and responses.
+import { newStats } from '../io/byte-source.js';
+import type { ServerContext } from './context.js';
+import { dziHandler } from './handlers/dzi.js';
+import { iiifHandler } from './handlers/iiif.js';
+import { slidesHandler } from './handlers/slides.js';
+import { staticHandler } from './handlers/static.js';
+import { CORS_PREFLIGHT, errorResponse, json, type HttpRequest, type HttpResponse } from './handlers/types.js';
+import { HttpError } from './http-error.js';
+import { DEFAULT_LIMITS, type Limits } from './iiif/plan.js';
+import type { Format } from './iiif/request.js';
+import { ImageService, type ImageServiceOptions, type PixelRunner } from './images.js';
+import { Metrics } from './metrics.js';
+import { PixelPool, type PoolOptions } from './pixels/pool.js';
+import { SlideRegistry, type RegistryOptions } from './registry.js';
+
+export interface ImageboxOptions {
+  registry: SlideRegistry | RegistryOptions;
+  /** The pixel runner (default: a worker pool with these options). */
+  pixels?: PixelRunner | PoolOptions;
+  images?: ImageServiceOptions;
+  limits?: Limits;
+  formats?: Format[];
+  baseUrl?: string;
+  /** Believe X-Forwarded-Host / X-Forwarded-Proto (only behind a proxy you run). */
+  trustProxy?: boolean;
+  webDir?: string;
+  osdDir?: string;
+  /** Called with errors that are the server's fault (5xx), for logging. */
+  onError?: (e: unknown, req: HttpRequest) => void;
+}
+
+export interface Imagebox {
+  handle(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse>;
+  context: ServerContext;
+  close(): Promise<void>;
+}
+
+function route(path: string): string {
+  if (path.startsWith('/iiif/')) return path.endsWith('/info.json') ? 'iiif_info' : path.split('/').length >= 8 ? 'iiif_image' : 'iiif_other';
+  if (path.startsWith('/dzi/')) return path.endsWith('.dzi') ? 'dzi' : 'dzi_tile';
+  if (path === '/slides' || path === '/slides/') return 'slides';
+  if (path.startsWith('/slides/')) return path.includes('/associated/') ? 'associated' : 'slide';
+  if (path === '/health' || path === '/metrics') return path.slice(1);
+  return 'static';
+}
+
+export function createImagebox(o: ImageboxOptions): Imagebox {
+  const registry = o.registry instanceof SlideRegistry ? o.registry : new SlideRegistry(o.registry);
+  const ownPool = !(o.pixels && 'run' in o.pixels);
+  const pixels: PixelRunner = o.pixels && 'run' in o.pixels ? o.pixels : new PixelPool((o.pixels as PoolOptions | undefined) ?? {});
+  const metrics = new Metrics();
+  const images = new ImageService(pixels, metrics, o.images);
+  const ctx: ServerContext = {
+    registry,
+    images,
+    pixels,
+    metrics,
+    limits: o.limits ?? DEFAULT_LIMITS,
+    formats: o.formats ?? ['jpg', 'png'],
+    baseUrl: o.baseUrl,
+    trustProxy: o.trustProxy ?? false,
+    webDir: o.webDir,
+    osdDir: o.osdDir,
+  };
+
+  async function dispatch(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    if (req.method === 'OPTIONS') return { status: 204, headers: { ...CORS_PREFLIGHT }, body: undefined };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      throw new HttpError(405, 'E_BAD_REQUEST', `method ${req.method.slice(0, 16)} not allowed`);
+    }
+    const path = req.path;
+    if (path.length > 8192) throw new HttpError(414, 'E_BAD_REQUEST', 'URL too long');
+    const seg = path.split('/').slice(1);
+    switch (seg[0]) {
+      case 'iiif':
+        if (seg[1] === '3' || seg[1] === '2') return iiifHandler(ctx, req, seg[1] === '3' ? 3 : 2, seg.slice(2), signal);
+        return json(404, { error: { code: 'E_NOT_FOUND', message: 'IIIF versions served: /iiif/3/ and /iiif/2/' } });
+      case 'dzi':
+        return dziHandler(ctx, req, seg.slice(1), signal);
+      case 'slides':
+        return slidesHandler(ctx, req, seg.slice(1), signal);
+      case 'health':
+        if (seg.length === 1) return json(200, { status: 'ok' });
+        break;
+      case 'metrics':
+        if (seg.length === 1) return metricsResponse();
+        break;
+    }
+    return staticHandler(ctx.webDir, req, ctx.osdDir);
+  }
+
+  async function metricsResponse(): Promise<HttpResponse> {
+    const origin = newStats();
+    for (const s of await registry.openSlides()) {
+      const st = s.stats();
+      if (!st) continue;
+      origin.requests += st.requests;
+      origin.bytesFetched += st.bytesFetched;
+      origin.bytesRequested += st.bytesRequested;
+    }
+    const pool = pixels instanceof PixelPool ? pixels.stats() : undefined;
+    if (pool) {
+      origin.requests += pool.io.requests;
+      origin.bytesFetched += pool.io.bytesFetched;
+      origin.bytesRequested += pool.io.bytesRequested;
+    }
+    const body = metrics.render({
+      cacheHits: images.cache.hits,
+      cacheMisses: images.cache.misses,
+      cacheBytes: images.cache.byteSize,
+      cacheEntries: images.cache.size,
+      singleFlightJoined: images.flight.joined,
+      tilePaths: metrics.tilePaths,
+      pool,
+      openSlides: registry.openCount(),
+      origin,
+    });
+    return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
+  }
+
+  return {
+    context: ctx,
+    async handle(req, signal) {
+      const t0 = performance.now();
+      let res: HttpResponse;
+      try {
+        res = await dispatch(req, signal);
+      } catch (e) {
+        res = errorResponse(e);
+        if (res.status >= 500 && res.status !== 502 && res.status !== 503 && res.status !== 504) o.onError?.(e, req);
+      }
+      metrics.observe(route(req.path), res.status, (performance.now() - t0) / 1000);
+      return res;
+    },
+    async close() {
+      if (ownPool && pixels instanceof PixelPool) await pixels.close();
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// Turning an ImagePlan into image bytes: response cache -> single flight ->
+// passthrough (main loop: stored tile bytes + spliced tables, no pixels) or
+// transcode (pixel worker pool). ETags are strong, from the slide source's
+// validator and the canonical request.
+import { createHash } from 'node:crypto';
+import { ImageboxError, isImageboxError } from '../errors.js';
+import type { Slide } from '../slide/slide.js';
+import { Compression, Photometric } from '../slide/types.js';
+import { ByteLru, SingleFlight, type CachedImage } from './cache.js';
+import type { ImagePlan } from './iiif/plan.js';
+import { readJpegHeader, spliceJpeg } from '../codecs/jpeg-splice.js';
+import type { Metrics } from './metrics.js';
+import type { PixelJob, JobResult } from './pixels/job.js';
+import type { SlideEntry } from './registry.js';
+import { CORS, etagMatches, type HttpRequest, type HttpResponse } from './handlers/types.js';
+
+export const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
+
+/** Whatever runs pixel jobs (the worker pool, or a stand-in in tests). */
+export interface PixelRunner {
+  run(job: PixelJob, signal?: AbortSignal): Promise<JobResult>;
+}
+
+export interface ImageServiceOptions {
+  cacheBytes?: number;
+  /** Cache-Control max-age of image and info responses (seconds; default one day). */
+  maxAge?: number;
+  jpegQuality?: number;
+  /** Disable passthrough (benchmarks, tests of the transcode path). */
+  passthrough?: boolean;
+}
+
+export class ImageService {
+  readonly cache: ByteLru<CachedImage>;
+  readonly flight = new SingleFlight<CachedImage>();
+  readonly maxAge: number;
+  private readonly jpegQuality: number;
+  private readonly passthroughEnabled: boolean;
+
+  constructor(
+    private readonly pixels: PixelRunner,
+    private readonly metrics: Metrics,
+    o: ImageServiceOptions = {},
+  ) {
+    this.cache = new ByteLru<CachedImage>(o.cacheBytes ?? 256 * 1024 * 1024);
+    this.maxAge = o.maxAge ?? 86_400;
+    this.jpegQuality = o.jpegQuality ?? 85;
+    this.passthroughEnabled = o.passthrough ?? true;
+  }
+
+  /** Strong ETag of a representation: source identity + validator + canonical request. undefined when the source has no validator. */
+  etag(entry: SlideEntry, slide: Slide, canonical: string): string | undefined {
+    const v = slide.source.validator?.();
+    if (!v) return undefined;
+    const h = createHash('sha256').update(`${entry.spec.location}\n${v}\n${canonical}`).digest('base64url').slice(0, 27);
+    return `"${h}"`;
+  }
+
+  /** Cache-Control and ETag headers, and 304 when If-None-Match matches. */
+  conditional(req: HttpRequest, etag: string | undefined, extra: Record<string, string>): HttpResponse | Record<string, string> {
+    const headers: Record<string, string> = { ...CORS, 'Cache-Control': `public, max-age=${this.maxAge}`, ...extra };
+    if (etag) {
+      headers['ETag'] = etag;
+      if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, body: undefined };
+    }
+    return headers;
+  }
+
+  async respond(
+    req: HttpRequest,
+    entry: SlideEntry,
+    slide: Slide,
+    plan: ImagePlan,
+    cacheKey: string,
+    extraHeaders: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<HttpResponse> {
+    const etag = this.etag(entry, slide, cacheKey);
+    const c = this.conditional(req, etag, extraHeaders);
+    if ('status' in c) return c as HttpResponse;
+    const headers = c as Record<string, string>;
+    const key = `${entry.spec.location}\n${etag ?? ''}\n${cacheKey}`;
+    const hit = this.cache.get(key);
+    let img: CachedImage;
+    let path: string;
+    if (hit) {
+      img = hit;
+      path = 'cache';
+    } else {
+      img = await this.flight.run(key, (sig) => this.produce(entry, slide, plan, sig), signal);
+      if (etag) this.cache.set(key, img);
+      path = img.path;
+    }
+    this.metrics.tilePaths[path] = (this.metrics.tilePaths[path] ?? 0) + 1;
+    return {
+      status: 200,
+      headers: { ...headers, 'Content-Type': img.contentType, 'X-Tile-Path': path },
+      body: img.body,
+    };
+  }
+
+  private async produce(entry: SlideEntry, slide: Slide, plan: ImagePlan, signal: AbortSignal): Promise<CachedImage> {
+    if (plan.passthrough && this.passthroughEnabled) {
+      const body = await passthroughBytes(slide, plan.passthrough.level, plan.passthrough.col, plan.passthrough.row, plan.width, plan.height, signal);
+      if (body) return { body, contentType: 'image/jpeg', path: 'passthrough' };
+    }
+    const r = await this.pixels.run(
+      {
+        kind: 'region',
+        spec: entry.spec,
+        level: plan.level,
+        region: plan.region,
+        width: plan.width,
+        height: plan.height,
+        rotation: plan.rotation,
+        mirror: plan.mirror,
+        quality: plan.quality,
+        format: plan.format,
+        jpegQuality: this.jpegQuality,
+      },
+      signal,
+    );
+    return { body: r.body, contentType: CONTENT_TYPES[plan.format]!, path: 'transcode' };
+  }
+}
+
+/**
+ * The stored tile as a complete JPEG, or undefined when it cannot be sent as
+ * is (not JPEG, missing, not 3-component RGB/YCbCr, or its frame is not the
+ * expected size): the caller then transcodes.
+ */
+export async function passthroughBytes(
+  slide: Slide,
+  level: number,
+  col: number,
+  row: number,
+  width: number,
+  height: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  let t;
+  try {
+    t = await slide.tile(level, col, row, signal);
+  } catch (e) {
+    if (isImageboxError(e, 'E_BAD_REQUEST')) return undefined;
+    throw e;
+  }
+  if (t.missing || t.compression !== Compression.Jpeg || t.samplesPerPixel !== 3) return undefined;
+  if (t.photometric !== Photometric.Rgb && t.photometric !== Photometric.YCbCr) return undefined;
+  if (t.width !== width || t.height !== height || t.validWidth !== width || t.validHeight !== height) return undefined;
+  const body = spliceJpeg(t.jpegTables, t.bytes, t.photometric === Photometric.Rgb);
+  if (!body) throw new ImageboxError('E_CORRUPT_TILE', `tile (${col}, ${row}) of level ${level} is not a JPEG stream`);
+  const h = readJpegHeader(body);
+  if (!h || h.width !== width || h.height !== height || h.components !== 3) return undefined;
+  return body;
+}

@@ -1,0 +1,38 @@
+// The production pixel backend, one per worker thread: regions read by the
+// slide itself (src/slide/region.ts over the codec registry, opened with this
+// thread's decoders by open-spec.ts), orientation/quality by
+// src/codecs/image-ops.ts, encoding by src/codecs/{jpeg,png}-encode.ts.
+import { ImageboxError } from '../../errors.js';
+import { flatten } from '../../codecs/flatten.js';
+import * as ops from '../../codecs/image-ops.js';
+import { encodeJpeg } from '../../codecs/jpeg-encode.js';
+import { kernels } from '../../codecs/kernels-node.js';
+import { encodePng } from '../../codecs/png-encode.js';
+import type { PixelBackend, RegionRenderer } from './backend.js';
+
+/**
+ * A level-0 region read at `level` (OpenSlide semantics), at the output size:
+ * tiles decoded reduced from the DCT where that stays above the output size,
+ * then only the remaining factor resampled (src/slide/region.ts).
+ */
+export const regionRenderer: RegionRenderer = {
+  region: (slide, level, x0, y0, w, h, outW, outH, signal) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal),
+};
+
+export async function createBackend(): Promise<PixelBackend> {
+  const k = await kernels();
+  return {
+    renderer: regionRenderer,
+    async encode(img, format, o) {
+      if (format === 'jpg') return encodeJpeg(k, flatten(img), { quality: o.quality, grey: o.grey });
+      if (format === 'png') return encodePng(img);
+      throw new ImageboxError('E_BAD_REQUEST', `format ${format} is not encoded by this server`);
+    },
+    rotate: (img, deg) => ops.rotate(k, img, deg),
+    mirror: (img) => ops.mirror(k, img),
+    gray: (img) => ops.toGrey(k, img),
+    bitonal: (img) => ops.toBitonal(k, img),
+    resize: (img, w, h) => ops.resize(k, img, w, h),
+    associated: (slide, name, signal) => slide.readAssociated(name, signal),
+  };
+}

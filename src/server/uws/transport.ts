@@ -1,0 +1,146 @@
+// The uWebSockets.js transport: the only file that knows uWS. It converts a
+// uWS request into an HttpRequest (synchronously, before any await: uWS
+// request objects die when the callback returns), runs the handler, and
+// writes the answer corked, with backpressure for large bodies. A client that
+// goes away aborts the handler's signal (queued pixel work is dropped).
+import { setMaxListeners } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
+import type { HttpRequest, HttpResponse } from '../handlers/types.js';
+
+// uWebSockets.js is CommonJS with a native addon.
+const require = createRequire(import.meta.url);
+
+/** The subset of the uWS API we use (its own typings live outside our tsconfig). */
+interface UwsResponse {
+  writeStatus(s: string): UwsResponse;
+  writeHeader(k: string, v: string): UwsResponse;
+  end(body?: Uint8Array | string): UwsResponse;
+  endWithoutBody(reportedContentLength?: number): UwsResponse;
+  tryEnd(body: Uint8Array, total: number): [boolean, boolean];
+  getWriteOffset(): number;
+  onWritable(h: (offset: number) => boolean): UwsResponse;
+  onAborted(h: () => void): UwsResponse;
+  cork(cb: () => void): UwsResponse;
+}
+interface UwsRequest {
+  getUrl(): string;
+  getQuery(): string | undefined;
+  getCaseSensitiveMethod(): string;
+  forEach(cb: (k: string, v: string) => void): void;
+}
+interface UwsApp {
+  any(pattern: string, h: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
+  listen(host: string, port: number, cb: (token: unknown) => void): UwsApp;
+  close?(): void;
+}
+interface Uws {
+  App(): UwsApp;
+  getParts?: unknown;
+  us_listen_socket_close(token: unknown): void;
+  us_socket_local_port(token: unknown): number;
+}
+
+let loaded: Uws | undefined;
+
+/** Loads uWS and fails loudly unless the native binary loaded (not the pure-JS `ws` fallback). */
+export function nativeUws(): Uws {
+  if (loaded) return loaded;
+  const uws = require('uWebSockets.js') as Uws;
+  if (typeof uws.getParts !== 'function') {
+    throw new Error('uWebSockets.js: the native binary did not load (getParts missing: the ws fallback is active). Unset UWS_USE_FALLBACK and check the platform binary.');
+  }
+  loaded = uws;
+  return uws;
+}
+
+export type RequestHandler = (req: HttpRequest, signal: AbortSignal) => Promise<HttpResponse>;
+
+export interface Listening {
+  port: number;
+  host: string;
+  close(): void;
+}
+
+const BIG_BODY = 64 * 1024;
+
+function write(res: UwsResponse, r: HttpResponse, head: boolean, state: { aborted: boolean }): void {
+  res.writeStatus(`${r.status} ${STATUS_CODES[r.status] ?? 'Unknown'}`);
+  for (const [k, v] of Object.entries(r.headers)) {
+    if (k.toLowerCase() === 'content-length') continue; // uWS writes it
+    res.writeHeader(k, v);
+  }
+  const body = typeof r.body === 'string' ? new TextEncoder().encode(r.body) : r.body;
+  if (head || r.status === 304 || r.status === 204 || !body) {
+    if (head && body) res.endWithoutBody(body.byteLength);
+    else if (r.status === 304 || r.status === 204) res.endWithoutBody();
+    else res.end();
+    return;
+  }
+  if (body.byteLength <= BIG_BODY) {
+    res.end(body);
+    return;
+  }
+  // large body: stream it as the socket drains
+  const total = body.byteLength;
+  const start = res.getWriteOffset();
+  const [ok, done] = res.tryEnd(body, total);
+  if (done || ok) return;
+  res.onWritable((offset) => {
+    if (state.aborted) return true;
+    const [ok2] = res.tryEnd(body.subarray(offset - start), total);
+    return ok2;
+  });
+}
+
+/** Serve a handler over HTTP with uWS. Resolves once listening (port 0 = a free port). */
+export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080): Promise<Listening> {
+  const uws = nativeUws();
+  const app = uws.App();
+  app.any('/*', (res, ureq) => {
+    // read everything now: ureq is invalid after this callback returns
+    const headers: Record<string, string> = {};
+    ureq.forEach((k, v) => {
+      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    });
+    const req: HttpRequest = {
+      method: ureq.getCaseSensitiveMethod().toUpperCase(),
+      path: ureq.getUrl(),
+      query: ureq.getQuery() ?? '',
+      headers,
+    };
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    const state = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+      ac.abort();
+    });
+    handler(req, ac.signal).then(
+      (r) => {
+        if (state.aborted) return;
+        res.cork(() => write(res, r, req.method === 'HEAD', state));
+      },
+      () => {
+        if (state.aborted) return;
+        res.cork(() => write(res, { status: 500, headers: { 'Content-Type': 'application/json' }, body: '{"error":{"code":"E_INTERNAL","message":"internal error"}}' }, false, state));
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (token) => {
+      if (!token) {
+        reject(new Error(`cannot listen on ${host}:${port}`));
+        return;
+      }
+      resolve({
+        port: uws.us_socket_local_port(token),
+        host,
+        close() {
+          uws.us_listen_socket_close(token);
+          app.close?.();
+        },
+      });
+    });
+  });
+}
