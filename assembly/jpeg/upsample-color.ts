@@ -1,0 +1,268 @@
+// Upsampling (libjpeg-turbo's "fancy" triangle filters for h2v1, h2v2, h1v2;
+// replication for other integral ratios; nearest sample for non-integral ones)
+// and colour conversion to RGBA / RGB: YCbCr -> RGB with libjpeg's 16-bit fixed
+// point constants (bit-exact with jdcolor.c), RGB copy, grey replication.
+// Rows are produced one output line at a time straight into the caller's buffer.
+
+import {
+  ncomp, hmax, vmax, cget, F_HE, F_VE, F_PLANE, F_STRIDE, F_CW, F_CH, F_ROW,
+} from "./state";
+
+// The fancy upsamplers run 8 input columns per step with i16x8 arithmetic
+// (identical rounding); the first and last columns keep libjpeg's edge cases.
+
+/** h2v1 fancy: out[0..2*cw) from in[0..cw) (jdsample.c h2v1_fancy_upsample). cw >= 3. */
+function h2v1Fancy(inp: usize, out: usize, cw: i32): void {
+  let v = <i32>load<u8>(inp);
+  store<u8>(out, <u8>v);
+  store<u8>(out + 1, <u8>((v * 3 + <i32>load<u8>(inp + 1) + 2) >> 2));
+  let x = 1;
+  const one = i16x8.splat(1);
+  const two = i16x8.splat(2);
+  for (; x + 8 <= cw - 1; x += 8) {
+    const p = inp + <usize>x;
+    const c = v128.load8x8_u(p);
+    const c3 = i16x8.add(i16x8.shl(c, 1), c);
+    const even = i16x8.shr_u(i16x8.add(i16x8.add(c3, v128.load8x8_u(p - 1)), one), 2);
+    const odd = i16x8.shr_u(i16x8.add(i16x8.add(c3, v128.load8x8_u(p + 1)), two), 2);
+    const eo = i8x16.narrow_i16x8_u(even, odd);
+    v128.store(out + (<usize>x << 1), i8x16.shuffle(eo, eo, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+  for (; x < cw - 1; x++) {
+    const p = inp + <usize>x;
+    const o = out + (<usize>x << 1);
+    const c = <i32>load<u8>(p) * 3;
+    store<u8>(o, <u8>((c + <i32>load<u8>(p - 1) + 1) >> 2));
+    store<u8>(o + 1, <u8>((c + <i32>load<u8>(p + 1) + 2) >> 2));
+  }
+  const p = inp + <usize>(cw - 1);
+  const o = out + (<usize>(cw - 1) << 1);
+  v = <i32>load<u8>(p);
+  store<u8>(o, <u8>((v * 3 + <i32>load<u8>(p - 1) + 1) >> 2));
+  store<u8>(o + 1, <u8>v);
+}
+
+@inline function colsum(near: usize, far: usize, x: i32): i32 {
+  return <i32>load<u8>(near + <usize>x) * 3 + <i32>load<u8>(far + <usize>x);
+}
+
+/** h2v2 fancy: one output row from the nearest input row `near` and the next nearest `far`. cw >= 3. */
+function h2v2Fancy(near: usize, far: usize, out: usize, cw: i32): void {
+  let thiscol = colsum(near, far, 0);
+  const nextcol0 = colsum(near, far, 1);
+  store<u8>(out, <u8>((thiscol * 4 + 8) >> 4));
+  store<u8>(out + 1, <u8>((thiscol * 3 + nextcol0 + 7) >> 4));
+  let x = 1;
+  const c8 = i16x8.splat(8);
+  const c7 = i16x8.splat(7);
+  for (; x + 8 <= cw - 1; x += 8) {
+    const px = <usize>x;
+    const n = v128.load8x8_u(near + px);
+    const t = i16x8.add(i16x8.add(i16x8.shl(n, 1), n), v128.load8x8_u(far + px));
+    const nl = v128.load8x8_u(near + px - 1);
+    const l = i16x8.add(i16x8.add(i16x8.shl(nl, 1), nl), v128.load8x8_u(far + px - 1));
+    const nr = v128.load8x8_u(near + px + 1);
+    const r = i16x8.add(i16x8.add(i16x8.shl(nr, 1), nr), v128.load8x8_u(far + px + 1));
+    const t3 = i16x8.add(i16x8.shl(t, 1), t);
+    const even = i16x8.shr_u(i16x8.add(i16x8.add(t3, l), c8), 4);
+    const odd = i16x8.shr_u(i16x8.add(i16x8.add(t3, r), c7), 4);
+    const eo = i8x16.narrow_i16x8_u(even, odd);
+    v128.store(out + (px << 1), i8x16.shuffle(eo, eo, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+  for (; x < cw - 1; x++) {
+    const o = out + (<usize>x << 1);
+    const t = colsum(near, far, x);
+    store<u8>(o, <u8>((t * 3 + colsum(near, far, x - 1) + 8) >> 4));
+    store<u8>(o + 1, <u8>((t * 3 + colsum(near, far, x + 1) + 7) >> 4));
+  }
+  thiscol = colsum(near, far, cw - 1);
+  const lastcol = colsum(near, far, cw - 2);
+  const o = out + (<usize>(cw - 1) << 1);
+  store<u8>(o, <u8>((thiscol * 3 + lastcol + 8) >> 4));
+  store<u8>(o + 1, <u8>((thiscol * 4 + 7) >> 4));
+}
+
+/** h1v2 fancy (jdsample.c h1v2_fancy_upsample). */
+function h1v2Fancy(near: usize, far: usize, out: usize, cw: i32, bias: i32): void {
+  for (let x = 0; x < cw; x++) {
+    const p = <usize>x;
+    store<u8>(out + p, <u8>((<i32>load<u8>(near + p) * 3 + <i32>load<u8>(far + p) + bias) >> 2));
+  }
+}
+
+/** Samples of component c for output row y, full output width. */
+function componentRow(c: i32, y: i32, outW: i32, fancy: bool): usize {
+  const h = cget(c, F_HE);
+  const v = cget(c, F_VE);
+  const plane = <usize>cget(c, F_PLANE);
+  const stride = <usize>cget(c, F_STRIDE);
+  if (h == hmax && v == vmax) return plane + <usize>y * stride;
+  const row = <usize>cget(c, F_ROW);
+  const cw = cget(c, F_CW);
+  const ch = cget(c, F_CH);
+  if (fancy && hmax == 2 * h && vmax == v && cw > 2) {
+    h2v1Fancy(plane + <usize>y * stride, row, cw);
+    return row;
+  }
+  if (fancy && hmax == 2 * h && vmax == 2 * v && cw > 2) {
+    const iy = y >> 1;
+    let ny = (y & 1) ? iy + 1 : iy - 1;
+    if (ny < 0) ny = 0;
+    if (ny > ch - 1) ny = ch - 1;
+    h2v2Fancy(plane + <usize>iy * stride, plane + <usize>ny * stride, row, cw);
+    return row;
+  }
+  if (fancy && hmax == h && vmax == 2 * v) {
+    const iy = y >> 1;
+    let ny = (y & 1) ? iy + 1 : iy - 1;
+    if (ny < 0) ny = 0;
+    if (ny > ch - 1) ny = ch - 1;
+    h1v2Fancy(plane + <usize>iy * stride, plane + <usize>ny * stride, row, cw, (y & 1) ? 2 : 1);
+    return row;
+  }
+  // Replication (int_upsample) or nearest sample for non-integral ratios.
+  const src = plane + <usize>((y * v) / vmax) * stride;
+  if (hmax % h == 0) {
+    const rh = hmax / h;
+    if (rh == 1) return src;
+    let o = row;
+    for (let x = 0; x < cw; x++) {
+      const s = load<u8>(src + <usize>x);
+      for (let j = 0; j < rh; j++) store<u8>(o + <usize>j, s);
+      o += <usize>rh;
+    }
+  } else {
+    for (let x = 0; x < outW; x++) store<u8>(row + <usize>x, load<u8>(src + <usize>((x * h) / hmax)));
+  }
+  return row;
+}
+
+// libjpeg jdcolor.c constants (SCALEBITS 16)
+const K_CR_R = 91881; // FIX(1.40200)
+const K_CB_B = 116130; // FIX(1.77200)
+const K_CB_G = -22554; // -FIX(0.34414)
+const K_CR_G = -46802; // -FIX(0.71414)
+const HALF = 32768;
+
+@inline function clamp255(v: i32): u8 {
+  return <u8>(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+function yccRow(yp: usize, cbp: usize, crp: usize, out: usize, w: i32, channels: i32): void {
+  let x = 0;
+  if (channels == 4) {
+    // The same arithmetic in 16-bit lanes: the constants split into a multiple
+    // of 65536 (exact after the shift) plus a part that fits i16, so
+    // R = y + cr + ((26345 cr + 32768) >> 16), B = y + 2 cb + ((-14942 cb + 32768) >> 16),
+    // G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16): identical to jdcolor.c.
+    const c128 = i16x8.splat(128);
+    const alpha = i16x8.splat(255);
+    const kR = i16x8.splat(26345);
+    const kB = i16x8.splat(-14942);
+    const kG = i32x4.splat((18734 << 16) | (-22554 & 0xffff));
+    const half = i32x4.splat(HALF);
+    for (; x + 8 <= w; x += 8) {
+      const px = <usize>x;
+      const y16 = v128.load8x8_u(yp + px);
+      const cb = i16x8.sub(v128.load8x8_u(cbp + px), c128);
+      const cr = i16x8.sub(v128.load8x8_u(crp + px), c128);
+      const rl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cr, kR), half), 16);
+      const rh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cr, kR), half), 16);
+      const bl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cb, kB), half), 16);
+      const bh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cb, kB), half), 16);
+      const gl = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 0, 8, 1, 9, 2, 10, 3, 11), kG), half), 16);
+      const gh = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 4, 12, 5, 13, 6, 14, 7, 15), kG), half), 16);
+      const r16 = i16x8.add(i16x8.add(y16, cr), i16x8.narrow_i32x4_s(rl, rh));
+      const g16 = i16x8.add(i16x8.sub(y16, cr), i16x8.narrow_i32x4_s(gl, gh));
+      const b16 = i16x8.add(i16x8.add(y16, i16x8.add(cb, cb)), i16x8.narrow_i32x4_s(bl, bh));
+      const rg = i8x16.narrow_i16x8_u(r16, g16);
+      const ba = i8x16.narrow_i16x8_u(b16, alpha);
+      const o = out + (px << 2);
+      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
+      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+    }
+  }
+  for (; x < w; x++) {
+    const px = <usize>x;
+    const yy = <i32>load<u8>(yp + px);
+    const cb = <i32>load<u8>(cbp + px) - 128;
+    const cr = <i32>load<u8>(crp + px) - 128;
+    const o = out + px * <usize>channels;
+    store<u8>(o, clamp255(yy + ((K_CR_R * cr + HALF) >> 16)));
+    store<u8>(o, clamp255(yy + ((K_CB_G * cb + K_CR_G * cr + HALF) >> 16)), 1);
+    store<u8>(o, clamp255(yy + ((K_CB_B * cb + HALF) >> 16)), 2);
+    if (channels == 4) store<u8>(o, 255, 3);
+  }
+}
+
+function rgbRow(rp: usize, gp: usize, bp: usize, out: usize, w: i32, channels: i32): void {
+  let x = 0;
+  if (channels == 4) {
+    const alpha = i8x16.splat(-1);
+    for (; x + 8 <= w; x += 8) {
+      const px = <usize>x;
+      const rg = i64x2.replace_lane(v128.load64_zero(rp + px), 1, load<u64>(gp + px));
+      const ba = i64x2.replace_lane(v128.load64_zero(bp + px), 1, <u64>-1);
+      const o = out + (px << 2);
+      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
+      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+    }
+    void alpha;
+  }
+  for (; x < w; x++) {
+    const px = <usize>x;
+    const o = out + px * <usize>channels;
+    store<u8>(o, load<u8>(rp + px));
+    store<u8>(o, load<u8>(gp + px), 1);
+    store<u8>(o, load<u8>(bp + px), 2);
+    if (channels == 4) store<u8>(o, 255, 3);
+  }
+}
+
+function greyRow(yp: usize, out: usize, w: i32, channels: i32): void {
+  let x = 0;
+  if (channels == 4) {
+    for (; x + 16 <= w; x += 16) {
+      const px = <usize>x;
+      const g = v128.load(yp + px);
+      const ga = i8x16.shuffle(g, i8x16.splat(-1), 0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+      const gb = i8x16.shuffle(g, i8x16.splat(-1), 8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+      const o = out + (px << 2);
+      // (g, a) pairs -> g g g a
+      v128.store(o, i8x16.shuffle(ga, ga, 0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6, 6, 6, 7));
+      v128.store(o, i8x16.shuffle(ga, ga, 8, 8, 8, 9, 10, 10, 10, 11, 12, 12, 12, 13, 14, 14, 14, 15), 16);
+      v128.store(o, i8x16.shuffle(gb, gb, 0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6, 6, 6, 7), 32);
+      v128.store(o, i8x16.shuffle(gb, gb, 8, 8, 8, 9, 10, 10, 10, 11, 12, 12, 12, 13, 14, 14, 14, 15), 48);
+    }
+  }
+  for (; x < w; x++) {
+    const px = <usize>x;
+    const g = load<u8>(yp + px);
+    const o = out + px * <usize>channels;
+    store<u8>(o, g);
+    store<u8>(o, g, 1);
+    store<u8>(o, g, 2);
+    if (channels == 4) store<u8>(o, 255, 3);
+  }
+}
+
+/**
+ * Write the output image: outW x outH pixels, `channels` (3 or 4) bytes each,
+ * rows packed. mode: 0 = components are R,G,B; 1 = YCbCr; 2 = grey.
+ */
+export function writeOutput(out: usize, outW: i32, outH: i32, channels: i32, mode: i32, fancy: bool): void {
+  const rowBytes = <usize>outW * <usize>channels;
+  let o = out;
+  for (let y = 0; y < outH; y++) {
+    if (mode == 2 || ncomp == 1) {
+      greyRow(componentRow(0, y, outW, fancy), o, outW, channels);
+    } else {
+      const p0 = componentRow(0, y, outW, fancy);
+      const p1 = componentRow(1, y, outW, fancy);
+      const p2 = componentRow(2, y, outW, fancy);
+      if (mode == 1) yccRow(p0, p1, p2, o, outW, channels);
+      else rgbRow(p0, p1, p2, o, outW, channels);
+    }
+    o += rowBytes;
+  }
+}
