@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { ImageboxError } from '../errors.js';
 import type { ByteSource } from './byte-source.js';
-import { FileSource } from './file-source.js';
+import { FileSource, type FileSourceOptions } from './file-source.js';
 import type { HttpTransport } from './http-transport.js';
 import { HttpSource, type HttpSourceOptions } from './http-source.js';
 import { RangeScheduler, type RangeSchedulerOptions } from './range-scheduler.js';
@@ -14,6 +14,8 @@ export interface OpenSourceOptions {
   http?: Omit<HttpSourceOptions, 'transport'> & { transport?: HttpTransport };
   /** Options of the undici transport created when none is given. */
   undici?: UndiciTransportOptions;
+  /** Local file options. */
+  file?: FileSourceOptions;
   /** Scheduler options, or false for the bare source. */
   scheduler?: RangeSchedulerOptions | false;
 }
@@ -26,6 +28,13 @@ export function sharedUndiciTransport(): UndiciTransport {
   return shared;
 }
 
+/** File options, with IMAGEBOX_SYNC_READ_MAX_BYTES (0 = always async: network filesystems) as the default. */
+function fileOptions(options: OpenSourceOptions): FileSourceOptions {
+  const env = process.env['IMAGEBOX_SYNC_READ_MAX_BYTES'];
+  const fromEnv = env !== undefined && /^\d+$/.test(env) ? Number(env) : undefined;
+  return { syncReadMaxBytes: options.file?.syncReadMaxBytes ?? fromEnv };
+}
+
 export function openByteSource(pathOrUrl: string | URL, options: OpenSourceOptions = {}): ByteSource {
   const raw = typeof pathOrUrl === 'string' ? pathOrUrl : pathOrUrl.href;
   let source: ByteSource;
@@ -33,11 +42,15 @@ export function openByteSource(pathOrUrl: string | URL, options: OpenSourceOptio
     const transport = options.http?.transport ?? (options.undici ? new UndiciTransport(options.undici) : sharedUndiciTransport());
     source = new HttpSource(raw, { ...options.http, transport });
   } else if (/^file:/i.test(raw)) {
-    source = new FileSource(fileURLToPath(raw));
+    source = new FileSource(fileURLToPath(raw), fileOptions(options));
   } else if (/^[a-z][a-z0-9+.-]+:\/\//i.test(raw)) {
     throw new ImageboxError('E_BAD_REQUEST', `unsupported source scheme: ${raw.slice(0, raw.indexOf(':'))}`);
   } else {
-    source = new FileSource(raw);
+    source = new FileSource(raw, fileOptions(options));
   }
-  return options.scheduler === false ? source : new RangeScheduler(source, options.scheduler ?? {});
+  if (options.scheduler === false) return source;
+  // A local file has the OS page cache under it: keeping a second copy of its
+  // bytes costs copies and GC for nothing. Coalescing and single flight stay.
+  const defaults: RangeSchedulerOptions = source instanceof FileSource ? { cacheBytes: 0 } : {};
+  return new RangeScheduler(source, { ...defaults, ...options.scheduler });
 }

@@ -33,6 +33,7 @@ export interface ImageServiceOptions {
 export class ImageService {
   readonly cache: ByteLru<CachedImage>;
   readonly flight = new SingleFlight<CachedImage>();
+  private readonly etagPrefixes = new WeakMap<Slide, { validator: string; hash: string }>();
   readonly maxAge: number;
   private readonly jpegQuality: number;
   private readonly passthroughEnabled: boolean;
@@ -52,8 +53,14 @@ export class ImageService {
   etag(entry: SlideEntry, slide: Slide, canonical: string): string | undefined {
     const v = slide.source.validator?.();
     if (!v) return undefined;
-    const h = createHash('sha256').update(`${entry.spec.location}\n${v}\n${canonical}`).digest('base64url').slice(0, 27);
-    return `"${h}"`;
+    // The source's identity and validator are hashed once per slide (SHA-256);
+    // the canonical request, which differs per tile, with a fast 64-bit FNV-1a.
+    let prefix = this.etagPrefixes.get(slide);
+    if (!prefix || prefix.validator !== v) {
+      prefix = { validator: v, hash: createHash('sha256').update(`${entry.spec.location}\n${v}`).digest('base64url').slice(0, 16) };
+      this.etagPrefixes.set(slide, prefix);
+    }
+    return `"${prefix.hash}${fnv1a64(canonical)}"`;
   }
 
   /** Cache-Control and ETag headers, and 304 when If-None-Match matches. */
@@ -79,6 +86,16 @@ export class ImageService {
     const c = this.conditional(req, etag, extraHeaders);
     if ('status' in c) return c as HttpResponse;
     const headers = c as Record<string, string>;
+    const local = !/^https?:/i.test(entry.spec.location);
+    if (local && plan.passthrough && this.passthroughEnabled) {
+      // The hot path: a stored tile of a local file is one pread + a splice; no
+      // cache, no single flight (they would cost more than they save).
+      const body = await passthroughBytes(slide, plan.passthrough.level, plan.passthrough.col, plan.passthrough.row, plan.width, plan.height, signal);
+      if (body) {
+        this.metrics.tilePaths['passthrough'] = (this.metrics.tilePaths['passthrough'] ?? 0) + 1;
+        return { status: 200, headers: { ...headers, 'Content-Type': 'image/jpeg', 'X-Tile-Path': 'passthrough' }, body };
+      }
+    }
     const key = `${entry.spec.location}\n${etag ?? ''}\n${cacheKey}`;
     const hit = this.cache.get(key);
     let img: CachedImage;
@@ -153,4 +170,16 @@ export async function passthroughBytes(
   const h = readJpegHeader(body);
   if (!h || h.width !== width || h.height !== height || h.components !== 3) return undefined;
   return body;
+}
+
+/** FNV-1a over UTF-16 code units, 64 bits as two 32-bit halves, in base 36. */
+function fnv1a64(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 15);
+  }
+  return (h1 >>> 0).toString(36).padStart(7, '0') + (h2 >>> 0).toString(36).padStart(7, '0');
 }
