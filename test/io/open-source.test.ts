@@ -27,9 +27,13 @@ afterAll(async () => {
 });
 
 describe('openByteSource', () => {
-  it('opens paths and file: URLs as FileSource behind a RangeScheduler', async () => {
+  it('opens paths and file: URLs as a bare FileSource, or behind a RangeScheduler when asked', async () => {
     for (const p of [join(dir, 'a.bin'), pathToFileURL(join(dir, 'a.bin')).href]) {
-      const s = openByteSource(p);
+      const bare = openByteSource(p);
+      expect(bare).toBeInstanceOf(FileSource);
+      expectBytes((await bare.read([{ offset: 7, length: 100 }]))[0], DATA.subarray(7, 107));
+      await bare.close?.();
+      const s = openByteSource(p, { scheduler: {} });
       expect(s).toBeInstanceOf(RangeScheduler);
       expect((s as RangeScheduler).inner).toBeInstanceOf(FileSource);
       expect(await s.size()).toBe(DATA.length);
