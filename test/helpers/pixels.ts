@@ -28,3 +28,20 @@ export function compare(a: RGBA, b: RGBA, withAlpha: boolean): { psnr: number; m
   }
   return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se), maxDiff };
 }
+
+/**
+ * PSNR and largest difference over the colour channels of `n` pixels of two
+ * interleaved buffers (1 = grey, broadcast to R, G, B; 3 = RGB; 4 = RGBA).
+ */
+export function colourError(a: Uint8Array, aChannels: number, b: Uint8Array, bChannels: number, n = a.length / aChannels): { psnr: number; maxDiff: number } {
+  let se = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const d = a[i * aChannels + (aChannels === 1 ? 0 : c)]! - b[i * bChannels + (bChannels === 1 ? 0 : c)]!;
+      se += d * d;
+      if (d > maxDiff || -d > maxDiff) maxDiff = Math.abs(d);
+    }
+  }
+  return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n * 3) / se), maxDiff };
+}

@@ -11,6 +11,7 @@ import { kernels } from '../../src/codecs/kernels-node.js';
 import type { Kernels } from '../../src/codecs/kernels.js';
 import { decodeJpeg, jpegInfo, type JpegDecodeResult } from '../../src/codecs/jpeg.js';
 import { ImageboxError } from '../../src/errors.js';
+import { colourError } from '../helpers/pixels.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/jpeg/', import.meta.url));
 const file = (name: string): Uint8Array => new Uint8Array(readFileSync(DIR + name));
@@ -40,21 +41,11 @@ function compare(got: JpegDecodeResult, ref: { data: Uint8Array; width: number; 
   expect(got.width).toBe(ref.width);
   expect(got.height).toBe(ref.height);
   expect(got.data.length).toBe(ref.width * ref.height * 4);
-  let se = 0;
-  let maxDiff = 0;
-  let alphaOk = true;
   const n = ref.width * ref.height;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) {
-      const d = got.data[i * 4 + c]! - ref.data[i * ref.channels + (ref.channels === 1 ? 0 : c)]!;
-      se += d * d;
-      if (d > maxDiff || -d > maxDiff) maxDiff = Math.abs(d);
-    }
-    if (got.data[i * 4 + 3] !== 255) alphaOk = false;
-  }
+  let alphaOk = true;
+  for (let i = 0; i < n; i++) if (got.data[i * 4 + 3] !== 255) alphaOk = false;
   expect(alphaOk).toBe(true);
-  const psnr = se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / (n * 3)));
-  return { psnr, maxDiff };
+  return colourError(got.data, 4, ref.data, ref.channels, n);
 }
 
 function psnrOf(a: Uint8Array, b: Uint8Array): number {

@@ -8,6 +8,7 @@ import type { Kernels } from '../../src/codecs/kernels.js';
 import { encodeJpeg } from '../../src/codecs/jpeg-encode.js';
 import { crc32, encodePng } from '../../src/codecs/png-encode.js';
 import type { RGBA } from '../../src/slide/types.js';
+import { colourError } from '../helpers/pixels.js';
 
 const TISSUE = fileURLToPath(new URL('../fixtures/lzw/bigtiff-deflate-L1-c0r0.png', import.meta.url)); // 512x512 lossless tissue tile
 
@@ -26,13 +27,7 @@ async function decode(jpeg: Uint8Array) {
 
 /** PSNR over RGB of `a` (RGBA) vs decoded `b` (channels c). */
 function psnr(a: RGBA, b: Uint8Array, c: number): number {
-  let se = 0;
-  const n = a.width * a.height;
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < 3; ch++) {
-    const d = a.data[i * 4 + ch]! - b[i * c + (c === 1 ? 0 : ch)]!;
-    se += d * d;
-  }
-  return 10 * Math.log10((255 * 255) / (se / (n * 3)));
+  return colourError(a.data, 4, b, c, a.width * a.height).psnr;
 }
 
 function crop(img: RGBA, w: number, h: number): RGBA {

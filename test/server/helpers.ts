@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { startServer, type StartedServer } from '../../src/server/serve.js';
 import type { ImageboxOptions } from '../../src/server/app.js';
+import { colourError } from '../helpers/pixels.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = `${ROOT}test/fixtures/wsi`;
@@ -68,12 +69,5 @@ export async function start(o: Partial<ImageboxOptions> & { backend?: string } =
 
 /** PSNR (dB) of two RGBA/RGB buffers over the colour channels. */
 export function psnr(a: Uint8Array, b: Uint8Array, channelsA = 4, channelsB = 4): number {
-  const n = a.length / channelsA;
-  let se = 0;
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) {
-    const d = a[i * channelsA + c]! - b[i * channelsB + c]!;
-    se += d * d;
-  }
-  const mse = se / (n * 3);
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
+  return colourError(a, channelsA, b, channelsB).psnr;
 }
