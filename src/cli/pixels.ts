@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ImageboxError } from '../errors.js';
 import { encodeJpeg } from '../codecs/jpeg-encode.js';
 import { kernels } from '../codecs/kernels-node.js';
-import { encodePng } from '../codecs/png-encode.js';
+import { encodePngNode as encodePng } from '../codecs/png-encode-node.js';
 import { openSlide } from '../node/open-slide.js';
 import { spliceJpeg } from '../codecs/jpeg-splice.js';
 import { Compression, Photometric, type RGBA } from '../slide/types.js';

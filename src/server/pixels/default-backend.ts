@@ -7,7 +7,7 @@ import { flatten } from '../../codecs/flatten.js';
 import * as ops from '../../codecs/image-ops.js';
 import { encodeJpeg } from '../../codecs/jpeg-encode.js';
 import { kernels } from '../../codecs/kernels-node.js';
-import { encodePng } from '../../codecs/png-encode.js';
+import { encodePngNode } from '../../codecs/png-encode-node.js';
 import type { PixelBackend, RegionRenderer } from './backend.js';
 
 /**
@@ -25,7 +25,7 @@ export async function createBackend(): Promise<PixelBackend> {
     renderer: regionRenderer,
     async encode(img, format, o) {
       if (format === 'jpg') return encodeJpeg(k, flatten(img), { quality: o.quality, grey: o.grey });
-      if (format === 'png') return encodePng(img);
+      if (format === 'png') return encodePngNode(img);
       throw new ImageboxError('E_BAD_REQUEST', `format ${format} is not encoded by this server`);
     },
     rotate: (img, deg) => ops.rotate(k, img, deg),
