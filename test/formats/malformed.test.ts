@@ -2,6 +2,7 @@
 // unbounded allocation; nothing hangs.
 import { describe, expect, it } from 'vitest';
 import { isImageboxError } from '../../src/errors.js';
+import type { ByteSource } from '../../src/io/byte-source.js';
 import { MemorySource } from '../../src/io/memory-source.js';
 import { FileSource } from '../../src/io/file-source.js';
 import { openSlide } from '../../src/slide/open-slide.js';
@@ -68,6 +69,21 @@ describe('malformed files', () => {
     const e = await openError(buildTiff([img]));
     expect(e.code).toBe('E_MALFORMED');
     expect(e.message).toMatch(/claims/);
+  });
+
+  it('an offset array of more entries than any slide has (in a file big enough to hold it): E_TOO_LARGE, nothing allocated', async () => {
+    // A source that claims 1 TB: counts are checked against the size, and capped on their own.
+    const real = buildTiff([tiledImage(32, 32).map((e) => (e.tag === 324 ? { ...e, count: 1 << 28, offset: 4096 } : e))]);
+    const huge: ByteSource = {
+      id: 'huge',
+      size: async () => 2 ** 40,
+      read: async (ranges) => ranges.map(({ offset, length }) => {
+        const out = new Uint8Array(length);
+        out.set(real.subarray(Math.min(offset, real.length), Math.min(offset + length, real.length)));
+        return out;
+      }),
+    };
+    await expect(openSlide(huge)).rejects.toMatchObject({ code: 'E_TOO_LARGE' });
   });
 
   it('a first IFD past the end of the file: E_TRUNCATED', async () => {

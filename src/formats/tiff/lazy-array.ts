@@ -12,6 +12,13 @@ import { typeSize } from './tags.js';
 
 /** Entries fetched around an index on a miss (a block of 4096 entries is 16-32 KiB). */
 export const LAZY_BLOCK_ENTRIES = 4096;
+/**
+ * Most entries an offset array may have: 2^24 tiles is a 1,000,000 x 1,000,000 px
+ * level in 256 px tiles. A hostile file (or an origin lying about its size) could
+ * otherwise make us allocate gigabytes for the decoded values.
+ */
+export const MAX_ARRAY_ENTRIES = 1 << 24;
+
 /** Whole-array loads go out in pieces of at most this many bytes. */
 export const LAZY_LOAD_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -62,6 +69,9 @@ export class LazyArray implements NumberArray {
     const s = typeSize(type);
     if (s === undefined || ![2, 4, 8].includes(s)) {
       throw new ImageboxError('E_MALFORMED', `offset array of field type ${type}`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_ARRAY_ENTRIES) {
+      throw new ImageboxError('E_TOO_LARGE', `an offset array of ${length} entries (at most ${MAX_ARRAY_ENTRIES})`);
     }
     this.size = s;
     this.values = new Float64Array(length);
