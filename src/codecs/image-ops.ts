@@ -118,28 +118,35 @@ export function samplesToRgba(
   return out(k, d, validWidth, validHeight);
 }
 
-/** Area-average (box filter, exact coverage) resampling to w x h; alpha-weighted. */
-export function resizeArea(k: Kernels, img: RGBA, w: number, h: number): RGBA {
+/** One resampling job: source in, scratch sized by the kernel for (source width, output width), output out. */
+function resample(
+  k: Kernels,
+  img: RGBA,
+  w: number,
+  h: number,
+  scratchBytes: (sw: number, dw: number) => number,
+  kernel: (src: number, sw: number, sh: number, dst: number, dw: number, dh: number, scratch: number) => void,
+): RGBA {
   const n = checkRgba(img);
   checkSize(w, h, 'output');
   k.exports.reset();
   const s = put(k, img.data, n * 4);
   const d = k.alloc(w * h * 4);
-  const scratch = k.alloc(ops(k).resample_area_scratch(img.width, w));
-  k.run(() => ops(k).resample_area(s, img.width, img.height, d, w, h, scratch));
+  const scratch = k.alloc(scratchBytes(img.width, w));
+  k.run(() => kernel(s, img.width, img.height, d, w, h, scratch));
   return out(k, d, w, h);
+}
+
+/** Area-average (box filter, exact coverage) resampling to w x h; alpha-weighted. */
+export function resizeArea(k: Kernels, img: RGBA, w: number, h: number): RGBA {
+  const x = ops(k);
+  return resample(k, img, w, h, (sw, dw) => x.resample_area_scratch(sw, dw), (...a) => x.resample_area(...a));
 }
 
 /** Bilinear resampling to w x h (pixel centres aligned); alpha-weighted. */
 export function resizeBilinear(k: Kernels, img: RGBA, w: number, h: number): RGBA {
-  const n = checkRgba(img);
-  checkSize(w, h, 'output');
-  k.exports.reset();
-  const s = put(k, img.data, n * 4);
-  const d = k.alloc(w * h * 4);
-  const scratch = k.alloc(ops(k).resample_bilinear_scratch(img.width, w));
-  k.run(() => ops(k).resample_bilinear(s, img.width, img.height, d, w, h, scratch));
-  return out(k, d, w, h);
+  const x = ops(k);
+  return resample(k, img, w, h, (sw, dw) => x.resample_bilinear_scratch(sw, dw), (...a) => x.resample_bilinear(...a));
 }
 
 /** Resize: area average when shrinking (both sides not larger), bilinear otherwise. */

@@ -20,6 +20,16 @@ export const KERNELS_ABI_VERSION = 1;
 /** Linear memory never grows past this (bytes): a hostile tile cannot take the process down. */
 export const KERNELS_MAX_MEMORY = 1024 * 1024 * 1024;
 
+/** What kernels.wasm imports: an abort (AssemblyScript's assertion hook) becomes E_CORRUPT_TILE. */
+const KERNEL_IMPORTS = {
+  env: {
+    abort: (_msg: number, _file: number, line: number, col: number) => {
+      throw new ImageboxError('E_CORRUPT_TILE', `kernel abort at ${line}:${col}`);
+    },
+    seed: () => Date.now(),
+  },
+};
+
 export class Kernels {
   private instance!: WebAssembly.Instance;
   exports!: KernelExports;
@@ -39,15 +49,7 @@ export class Kernels {
   }
 
   private async instantiate(): Promise<void> {
-    const imports = {
-      env: {
-        abort: (_msg: number, _file: number, line: number, col: number) => {
-          throw new ImageboxError('E_CORRUPT_TILE', `kernel abort at ${line}:${col}`);
-        },
-        seed: () => Date.now(),
-      },
-    };
-    this.instance = await WebAssembly.instantiate(this.module, imports);
+    this.instance = await WebAssembly.instantiate(this.module, KERNEL_IMPORTS);
     this.exports = this.instance.exports as unknown as KernelExports;
     const v = this.exports.version();
     if (v !== KERNELS_ABI_VERSION) {
@@ -57,14 +59,7 @@ export class Kernels {
 
   /** Replace the instance (after a trap). Synchronous so callers can do it in a catch. */
   renew(): void {
-    this.instance = new WebAssembly.Instance(this.module, {
-      env: {
-        abort: (_m: number, _f: number, line: number, col: number) => {
-          throw new ImageboxError('E_CORRUPT_TILE', `kernel abort at ${line}:${col}`);
-        },
-        seed: () => Date.now(),
-      },
-    });
+    this.instance = new WebAssembly.Instance(this.module, KERNEL_IMPORTS);
     this.exports = this.instance.exports as unknown as KernelExports;
     this.renewals++;
   }
