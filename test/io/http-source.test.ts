@@ -4,7 +4,7 @@ import { HttpSource, type HttpSourceOptions } from '../../src/io/http-source.js'
 import { UndiciTransport } from '../../src/io/undici-transport-node.js';
 import { FetchTransport } from '../../src/io/fetch-transport.js';
 import { makeBytes, Origin } from '../helpers/origin.js';
-import { expectBytes } from '../helpers/origin-bytes.js';
+import { codeOf, expectBytes } from '../helpers/origin-bytes.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -39,16 +39,6 @@ afterEach(async () => {
 
 function source(path = '/small.bin', opts: Partial<HttpSourceOptions> = {}): HttpSource {
   return new HttpSource(origin.url(path), { transport, retryBaseMs: 5, ...opts });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ImageboxError) return e.code;
-    throw e;
-  }
-  return 'OK';
 }
 
 async function errorOf(p: Promise<unknown>): Promise<ImageboxError> {

@@ -2,13 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ImageboxError } from '../../src/errors.js';
 import { FileSource } from '../../src/io/file-source.js';
 import { HttpSource, type HttpSourceOptions } from '../../src/io/http-source.js';
 import { RangeScheduler, type RangeSchedulerOptions } from '../../src/io/range-scheduler.js';
 import { UndiciTransport } from '../../src/io/undici-transport-node.js';
 import { makeBytes, Origin } from '../helpers/origin.js';
-import { expectBytes } from '../helpers/origin-bytes.js';
+import { codeOf, expectBytes } from '../helpers/origin-bytes.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -35,16 +34,6 @@ afterEach(async () => {
 
 function sched(opts: RangeSchedulerOptions = {}, http: Partial<HttpSourceOptions> = {}): RangeScheduler {
   return new RangeScheduler(new HttpSource(origin.url('/slide.bin'), { transport, retryBaseMs: 5, ...http }), opts);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ImageboxError) return e.code;
-    throw e;
-  }
-  return 'OK';
 }
 
 const slice = (offset: number, length: number): Uint8Array => DATA.subarray(offset, offset + length);
