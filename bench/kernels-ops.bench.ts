@@ -13,7 +13,7 @@ import { encodeJpeg } from '../src/codecs/jpeg-encode.js';
 import { encodePng } from '../src/codecs/png-encode.js';
 import { decodeLzwTile } from '../src/codecs/lzw.js';
 import { decodeDeflateTile } from '../src/codecs/deflate.js';
-import type { RGBA } from '../src/slide/types.js';
+import type { RGBA } from '../src/contracts/pixels.js';
 
 const k = await kernels();
 const j2k = await jpeg2000Decoder();

@@ -29,4 +29,6 @@ export function openSlide(input: string | ByteSource, options: BrowserOpenOption
 export { Slide } from './slide/slide.js';
 export { ImageboxError, isImageboxError } from './errors.js';
 export { MemorySource } from './io/memory-source.js';
-export type { EncodedTile, Level, RGBA } from './slide/types.js';
+export type { Level } from './slide/types.js';
+export { Compression, Photometric, type EncodedTile } from './contracts/tile.js';
+export type { RGBA, PixelReader } from './contracts/pixels.js';

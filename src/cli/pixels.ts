@@ -12,7 +12,8 @@ import { kernels } from '../codecs/kernels-node.js';
 import { encodePngNode as encodePng } from '../codecs/png-encode-node.js';
 import { openSlide } from '../node/open-slide.js';
 import { spliceJpeg } from '../codecs/jpeg-splice.js';
-import { Compression, Photometric, type RGBA } from '../slide/types.js';
+import { Compression, Photometric } from '../contracts/tile.js';
+import { type RGBA } from '../contracts/pixels.js';
 import { parseHeaders } from './headers.js';
 
 function integer(name: string, s: string | undefined, min = 0): number {

@@ -4,7 +4,8 @@
 // the kernels, then the TIFF photometric interpretation. Isomorphic.
 
 import { ImageboxError } from '../errors.js';
-import { Compression, Photometric, type EncodedTile, type RGBA } from '../slide/types.js';
+import { Compression, Photometric, type EncodedTile } from '../contracts/tile.js';
+import { type RGBA } from '../contracts/pixels.js';
 import { resize } from './image-ops.js';
 import { decodeJpeg, type JpegColorTransform } from './jpeg.js';
 import type { Jpeg2000Decoder } from './jpeg2000.js';

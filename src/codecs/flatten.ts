@@ -1,6 +1,6 @@
 // Transparent pixels over a background (white, OpenSlide's default): what JPEG,
 // which has no alpha, and thumbnails show where a slide has no data.
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 
 /** `img` composited over an opaque background; the same object when already opaque. */
 export function flatten(img: RGBA, background: [number, number, number] = [255, 255, 255]): RGBA {

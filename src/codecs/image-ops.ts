@@ -4,7 +4,7 @@
 // Every function is one kernel job: reset, copy in, run, copy out. Isomorphic.
 
 import { ImageboxError } from '../errors.js';
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 import type { Kernels } from './kernels.js';
 
 /** Largest image (pixels) any operation accepts: 64 Mpx = 256 MB of RGBA. */

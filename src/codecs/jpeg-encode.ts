@@ -3,7 +3,7 @@
 // Alpha is ignored (flatten first if transparency matters). Isomorphic.
 
 import { ImageboxError } from '../errors.js';
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 import type { Kernels } from './kernels.js';
 
 export interface JpegEncodeOptions {

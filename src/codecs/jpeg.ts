@@ -4,7 +4,7 @@
 // plain TypeScript without touching the kernels.
 
 import { ImageboxError } from '../errors.js';
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 import type { Kernels, KernelExports } from './kernels.js';
 
 export type JpegColorTransform = 'auto' | 'none' | 'ycbcr';

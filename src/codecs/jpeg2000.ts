@@ -12,7 +12,8 @@
 // Y, Cb, Cr go through our full-range JFIF kernel (image-ops.ts).
 
 import { ImageboxError } from '../errors.js';
-import { Compression, type EncodedTile, type RGBA } from '../slide/types.js';
+import { Compression, type EncodedTile } from '../contracts/tile.js';
+import { type RGBA } from '../contracts/pixels.js';
 import { samplesToRgba, ycbcrInterleavedToRgba } from './image-ops.js';
 import type { Kernels } from './kernels.js';
 

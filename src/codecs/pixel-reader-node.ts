@@ -1,5 +1,5 @@
 // Node only: the PixelReader with this thread's kernels and OpenJPEG.
-import type { PixelReader } from '../slide/region.js';
+import type { PixelReader } from '../contracts/pixels.js';
 import { jpeg2000Decoder } from './jpeg2000-node.js';
 import { kernels } from './kernels-node.js';
 import { pixelReader } from './pixel-reader.js';

@@ -2,7 +2,7 @@
 // (same bytes format, far less overhead per call: worker threads encode
 // synchronously anyway).
 import { deflateSync } from 'node:zlib';
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 import { encodePng, type PngEncodeOptions } from './png-encode.js';
 
 const zlibDeflate = (data: Uint8Array): Uint8Array => deflateSync(data, { level: 6 });

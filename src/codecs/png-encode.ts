@@ -4,7 +4,7 @@
 // Isomorphic.
 
 import { ImageboxError } from '../errors.js';
-import type { RGBA } from '../slide/types.js';
+import type { RGBA } from '../contracts/pixels.js';
 
 export interface PngEncodeOptions {
   /** 'auto' (default): RGB when every pixel is opaque, else RGBA. */

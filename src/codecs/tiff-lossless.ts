@@ -4,7 +4,8 @@
 // transparent. Isomorphic.
 
 import { ImageboxError } from '../errors.js';
-import { Compression, Photometric, type EncodedTile, type RGBA } from '../slide/types.js';
+import { Compression, Photometric, type EncodedTile } from '../contracts/tile.js';
+import { type RGBA } from '../contracts/pixels.js';
 import { decodeDeflateTile } from './deflate.js';
 import { samplesToRgba, checkSize } from './image-ops.js';
 import type { Kernels } from './kernels.js';

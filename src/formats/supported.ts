@@ -1,6 +1,6 @@
 // Which stored tiles we know how to decode (or pass through).
 import { ImageboxError } from '../errors.js';
-import { Compression } from '../slide/types.js';
+import { Compression } from '../contracts/tile.js';
 import type { ImageInfo } from './tiff/ifd.js';
 
 export const SUPPORTED_COMPRESSIONS: ReadonlySet<number> = new Set([

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ImageboxError, isImageboxError } from '../errors.js';
 import type { Slide } from '../slide/slide.js';
-import { Compression, Photometric } from '../slide/types.js';
+import { Compression, Photometric } from '../contracts/tile.js';
 import { ByteLru, SingleFlight, type CachedImage } from './cache.js';
 import type { ImagePlan } from './iiif/plan.js';
 import { readJpegHeader, spliceJpeg } from '../codecs/jpeg-splice.js';

@@ -4,32 +4,12 @@
 // resampled with a sub-pixel bilinear shift, as OpenSlide does through cairo).
 
 import { ImageboxError } from '../errors.js';
+import type { EncodedTile } from '../contracts/tile.js';
+import type { PixelReader, Placement, RGBA } from '../contracts/pixels.js';
 import type { Slide } from './slide.js';
-import type { EncodedTile, RGBA } from './types.js';
-
-/** Decodes one stored tile to RGBA at 1/scale of its stored size (DCT scaling where the codec has it). */
-export type TileDecoder = (tile: EncodedTile, scale?: 1 | 2 | 4 | 8) => Promise<RGBA>;
-
-/** Places decoded tiles into a transparent region (a WASM kernel in production). */
-export type Composer = (width: number, height: number, tiles: Placement[]) => RGBA;
-
-export interface Placement {
-  tile: RGBA;
-  x: number;
-  y: number;
-  validWidth: number;
-  validHeight: number;
-}
 
 /** The largest region readRegion composes at once (pixels). */
 export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
-
-export interface PixelReader {
-  decode: TileDecoder;
-  compose: Composer;
-  /** Area-average resize (for re-rendering a missing tile from the level above). */
-  resize: (img: RGBA, width: number, height: number) => RGBA;
-}
 
 /** The decoded tile at (col, row) of a level, cropped to the image (edge tiles lose their padding). */
 export async function readTile(slide: Slide, px: PixelReader, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA> {

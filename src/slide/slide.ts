@@ -10,10 +10,11 @@ import type { SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
-import { flatten } from '../codecs/flatten.js';
 import { AperioMissingTiles } from './missing-tiles.js';
-import { levelRegion, readRegion, readScaledRegion, readTile, type PixelReader } from './region.js';
-import type { EncodedTile, Level, RGBA } from './types.js';
+import type { EncodedTile } from '../contracts/tile.js';
+import type { PixelReader, RGBA } from '../contracts/pixels.js';
+import { levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
+import type { Level } from './types.js';
 
 /** Arrays at most this big are loaded whole on first use instead of block by block. */
 const LOAD_WHOLE_ARRAY_BYTES = 256 * 1024;
@@ -181,7 +182,7 @@ export class Slide {
     const ds = Math.max(this.width / maxWidth, this.height / maxHeight);
     const level = this.bestLevelForDownsample(ds);
     const l = this.levels[level]!;
-    const whole = flatten(await this.readLevelRegion(level, 0, 0, l.width, l.height, signal));
+    const whole = px.flatten(await this.readLevelRegion(level, 0, 0, l.width, l.height, signal));
     const [w, h] = thumbnailSize(l.width, l.height, maxWidth, maxHeight);
     return w === l.width && h === l.height ? whole : px.resize(whole, w, h);
   }

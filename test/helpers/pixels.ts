@@ -1,6 +1,6 @@
 // Reading reference PNGs and comparing pixels (PSNR, max abs difference).
 import sharp from 'sharp';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 
 export async function loadPng(path: string): Promise<RGBA> {
   const { data, info } = await sharp(path).ensureAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -8,7 +8,7 @@ import {
   composeRegion, mirror, resize, resizeArea, resizeBilinear, rotate, samplesToRgba, toBitonal, toGrey,
   ycbcrInterleavedToRgba, ycbcrPlanarToRgba,
 } from '../../src/codecs/image-ops.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 
 let k: Kernels;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { kernels } from '../../src/codecs/kernels-node.js';
 import type { Kernels } from '../../src/codecs/kernels.js';
 import { encodeJpeg } from '../../src/codecs/jpeg-encode.js';
 import { crc32, encodePng } from '../../src/codecs/png-encode.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 import { colourError } from '../helpers/pixels.js';
 
 const TISSUE = fileURLToPath(new URL('../fixtures/lzw/bigtiff-deflate-L1-c0r0.png', import.meta.url)); // 512x512 lossless tissue tile

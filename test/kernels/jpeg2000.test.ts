@@ -10,7 +10,7 @@ import { jpeg2000Decoder } from '../../src/codecs/jpeg2000-node.js';
 import type { Jpeg2000Decoder } from '../../src/codecs/jpeg2000.js';
 import { resizeArea, ycbcrInterleavedToRgba } from '../../src/codecs/image-ops.js';
 import { ImageboxError } from '../../src/errors.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/j2k/', import.meta.url));
 const load = (name: string) => ({

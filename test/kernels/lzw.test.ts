@@ -11,7 +11,7 @@ import { undoHorizontalPredictor } from '../../src/codecs/predictor.js';
 import { decodeDeflateTile, inflate, isZlibWrapped } from '../../src/codecs/deflate.js';
 import { ImageboxError } from '../../src/errors.js';
 import { decodeLosslessTile } from '../../src/codecs/tiff-lossless.js';
-import type { EncodedTile } from '../../src/slide/types.js';
+import type { EncodedTile } from '../../src/contracts/tile.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/lzw/', import.meta.url));
 

@@ -3,7 +3,7 @@
 // x = 666 waits until the job is cancelled (to test aborts and the queue).
 import sharp from 'sharp';
 import type { PixelBackend } from '../../src/server/pixels/backend.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 
 function solid(w: number, h: number, r: number, g: number, b: number): RGBA {
   const data = new Uint8Array(w * h * 4);

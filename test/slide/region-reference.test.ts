@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../src/index.js';
 import type { Slide } from '../../src/slide/slide.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 import { fixturePath, presentFixtures, WSI_DIR, type ManifestReference } from '../helpers/fixtures.js';
 import { compare, loadPng } from '../helpers/pixels.js';
 

@@ -6,7 +6,7 @@ import { resize } from '../../src/codecs/image-ops.js';
 import { kernels } from '../../src/codecs/kernels-node.js';
 import { openSlide } from '../../src/index.js';
 import type { Slide } from '../../src/slide/slide.js';
-import type { RGBA } from '../../src/slide/types.js';
+import type { RGBA } from '../../src/contracts/pixels.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { compare } from '../helpers/pixels.js';
 

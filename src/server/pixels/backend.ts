@@ -2,7 +2,7 @@
 // backend module (default: ./default-backend.ts; tests inject their own) that
 // exports `createBackend(): Promise<PixelBackend>`.
 import type { Slide } from '../../slide/slide.js';
-import type { RGBA } from '../../slide/types.js';
+import type { RGBA } from '../../contracts/pixels.js';
 import type { Format } from '../iiif/request.js';
 
 /** Renders a level-0 region (x0, y0, w, h) of a slide, read from `level`, resampled to outW x outH. */

@@ -1,0 +1,35 @@
+// The pixel contract shared by every room: an RGBA image, and what the slide
+// model needs from the codecs to turn stored tiles into pixels (injected by the
+// platform entry, so src/slide never imports src/codecs). Ground floor.
+import type { EncodedTile } from './tile.js';
+
+/** An RGBA image in a plain byte buffer, row-major, 4 bytes per pixel, not premultiplied. */
+export interface RGBA {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Decodes one stored tile to RGBA at 1/scale of its stored size (DCT scaling where the codec has it). */
+export type TileDecoder = (tile: EncodedTile, scale?: 1 | 2 | 4 | 8) => Promise<RGBA>;
+
+/** A decoded tile placed into a region (x, y may be negative: the tile overhangs). */
+export interface Placement {
+  tile: RGBA;
+  x: number;
+  y: number;
+  validWidth: number;
+  validHeight: number;
+}
+
+/** Places decoded tiles into a transparent region (a WASM kernel in production). */
+export type Composer = (width: number, height: number, tiles: Placement[]) => RGBA;
+
+export interface PixelReader {
+  decode: TileDecoder;
+  compose: Composer;
+  /** Area-average resize (for re-rendering a missing tile from the level above, thumbnails). */
+  resize: (img: RGBA, width: number, height: number) => RGBA;
+  /** Transparent pixels over an opaque background (white by default); the same object when already opaque. */
+  flatten: (img: RGBA) => RGBA;
+}
