@@ -10,6 +10,12 @@ export interface PngEncodeOptions {
   /** 'auto' (default): RGB when every pixel is opaque, else RGBA. */
   channels?: 'auto' | 3 | 4;
   /**
+   * The image is grey (R = G = B, e.g. IIIF gray and bitonal): written as a
+   * grey PNG (colour type 0, or 4 with alpha when some pixel is not opaque),
+   * the red channel taken as the grey value.
+   */
+  grey?: boolean;
+  /**
    * zlib-wrapped deflate (RFC 1950) of the filtered rows. Default: the platform's
    * CompressionStream('deflate'); Node passes zlib (png-encode-node.ts), several
    * times faster on small images.
@@ -108,13 +114,17 @@ export async function encodePng(img: RGBA, opts: PngEncodeOptions = {}): Promise
   if (width * height > 64 * 1024 * 1024) throw new ImageboxError('E_TOO_LARGE', `PNG of ${width}x${height} is too large`);
   const n = width * height;
   if (data.length < n * 4) throw new ImageboxError('E_INTERNAL', 'RGBA buffer too small');
-  let channels = opts.channels ?? 'auto';
-  if (channels === 'auto') {
-    channels = 3;
-    for (let i = 3; i < n * 4; i += 4) if (data[i] !== 255) { channels = 4; break; }
-  }
+  let opaque = true;
+  for (let i = 3; i < n * 4; i += 4) if (data[i] !== 255) { opaque = false; break; }
+  const channels: 1 | 2 | 3 | 4 = opts.grey ? (opaque ? 1 : 2) : opts.channels === 3 || opts.channels === 4 ? opts.channels : opaque ? 3 : 4;
   let px = data.subarray(0, n * 4);
-  if (channels === 3) {
+  if (channels === 1 || channels === 2) {
+    px = new Uint8Array(n * channels);
+    for (let i = 0, j = 0; i < n * 4; i += 4, j += channels) {
+      px[j] = data[i]!;
+      if (channels === 2) px[j + 1] = data[i + 3]!;
+    }
+  } else if (channels === 3) {
     px = new Uint8Array(n * 3);
     for (let i = 0, j = 0; i < n * 4; i += 4, j += 3) {
       px[j] = data[i]!;
@@ -127,7 +137,7 @@ export async function encodePng(img: RGBA, opts: PngEncodeOptions = {}): Promise
   dv.setUint32(0, width);
   dv.setUint32(4, height);
   ihdr[8] = 8;
-  ihdr[9] = channels === 3 ? 2 : 6;
+  ihdr[9] = ({ 1: 0, 2: 4, 3: 2, 4: 6 } as const)[channels];
   const idat = await (opts.deflate ?? deflate)(filterRows(px, width, height, channels));
   const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));

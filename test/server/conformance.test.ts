@@ -175,7 +175,7 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
       ['^1000,700', [1000, 700]],
       ['!400,400', [400, 300]],
       ['^!1000,1000', [1000, 750]],
-      ['!2000,2000', [800, 600]],
+      ['!800,900', [800, 600]], // the best fit is the region itself: no upscaling
     ];
     for (const [p, wh] of cases)
       it(p, async () => {
@@ -254,12 +254,14 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
     });
   });
 
-  describe('IIIF errors (3.0: 400; 2.1: 501 for unsupported features)', () => {
+  describe('IIIF errors (400 for syntax and for unsupported rotation, quality, format, in both versions)', () => {
     const bad3: [string, number][] = [
       ['9000,0,10,10/max/0/default.jpg', 400], // region outside
       ['0,0,0,10/max/0/default.jpg', 400],
       ['junk/max/0/default.jpg', 400],
       [`${R}/801,/0/default.jpg`, 400], // upscale without ^
+      [`${R}/!2000,2000/0/default.jpg`, 400], // a best fit larger than the region is upscaling (needs ^)
+      [`${R}/!801,601/0/default.jpg`, 400],
       [`${R}/pct:101/0/default.jpg`, 400],
       [`${R}/full/0/default.jpg`, 400], // 2.1 syntax
       [`${R}/0,/0/default.jpg`, 400],
@@ -286,15 +288,33 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
         expect(r.text).not.toMatch(/\bat .*\.(ts|js):\d+/); // never a stack
       });
     const bad2: [string, number][] = [
-      [`${R}/max/22.5/default.jpg`, 501],
-      [`${R}/max/0/default.tif`, 501],
+      [`${R}/max/22.5/default.jpg`, 400], // 2.1 section 4.3: unsupported rotation SHOULD be 400
+      [`${R}/max/45/default.jpg`, 400],
+      [`${R}/max/0/default.tif`, 400], // 4.5: unsupported format SHOULD be 400
+      [`${R}/max/0/default.webp`, 400],
+      [`${R}/max/0/default.gif`, 400],
       [`${R}/max/0/default.xyz`, 400],
       [`${R}/^max/0/default.jpg`, 400],
       [`full/full/0/default.jpg`, 400], // 8000 x 6000 is over the limits
     ];
     for (const [p, status] of bad2)
       it(`/iiif/2/…/${p} -> ${status}`, async () => {
-        expect((await get(`${I2}/${p}`)).status).toBe(status);
+        const r = await get(`${I2}/${p}`);
+        expect(r.status).toBe(status);
+        expect(JSON.parse(r.text).error.code).toBe('E_BAD_REQUEST'); // the body's code agrees with the status
+      });
+    for (const v of ['2', '3'])
+      it(`/iiif/${v}: an identifier with an unescaped "/" names no image: 404, whatever follows`, async () => {
+        for (const p of ['a/b/full/max/0/default.jpg', 'a/b/full/full/0/default.jpg', 'a/b/info.json', `${ID}/x/info.json`]) {
+          if (v === '3' && p.includes('full/full')) continue;
+          const r = await get(`/iiif/${v}/${p}`);
+          expect(r.status, p).toBe(404);
+          expect(JSON.parse(r.text).error.code, p).toBe('E_NOT_FOUND');
+        }
+        // an escaped one is one identifier (unknown here)
+        expect((await get(`/iiif/${v}/a%2Fb/info.json`)).status).toBe(404);
+        // extra segments that do not end in a valid request stay a syntax error
+        expect((await get(`/iiif/${v}/${ID}/${R}/max/0/default.jpg/extra`)).status).toBe(400);
       });
   });
 
@@ -362,8 +382,12 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
       expect(h.status).toBe(200);
       expect(h.body.length).toBe(0);
       expect(h.headers.get('content-type')).toBe('image/jpeg');
-      expect((await get(`${I3}/info.json`, { method: 'POST', body: 'x' })).status).toBe(405);
-      expect((await get(`${I3}/info.json`, { method: 'DELETE' })).status).toBe(405);
+      for (const method of ['POST', 'DELETE', 'PUT']) {
+        const r = await get(`${I3}/info.json`, method === 'DELETE' ? { method } : { method, body: 'x' });
+        expect(r.status, method).toBe(405);
+        expect(r.headers.get('allow'), method).toBe('GET, HEAD, OPTIONS');
+        expect(JSON.parse(r.text).error.code).toBe('E_METHOD_NOT_ALLOWED');
+      }
     });
   });
 

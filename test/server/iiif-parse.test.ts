@@ -74,7 +74,8 @@ describe('IIIF 3.0 size', () => {
   it('^w,h', () => expect(size('^360,360')).toEqual([360, 360]));
   it('!w,h fits (spec example: 150x100)', () => expect(size('!225,100')).toEqual([150, 100]));
   it('^!w,h (spec example: 360x240)', () => expect(size('^!360,360')).toEqual([360, 240]));
-  it('!w,h never upscales without ^', () => expect(size('!1000,1000')).toEqual([300, 200]));
+  it('!w,h whose best fit is larger than the region is 400 without ^ (validator size_noup)', () => expect(status(() => size('!1000,1000'))).toBe(400));
+  it('!w,h exactly the region is not upscaling', () => expect(size('!300,250')).toEqual([300, 200]));
   it('percent-encoded ^ and !', () => {
     expect(size('%5E360,')).toEqual([360, 240]);
     expect(size('%21225,100')).toEqual([150, 100]);
@@ -114,8 +115,9 @@ describe('IIIF 2.1', () => {
   it('pct over 100 upscales', () => expect(p2('full/pct:200/0/default.jpg').width).toBe(600));
   it('!w,h', () => expect([p2('full/!225,100/0/default.jpg').width, p2('full/!225,100/0/default.jpg').height]).toEqual([150, 100]));
   it('^ is not 2.1 syntax: 400', () => expect(status(() => p2('full/^max/0/default.jpg'))).toBe(400));
-  it('arbitrary rotation is 501', () => expect(status(() => p2('full/full/22.5/default.jpg'))).toBe(501));
-  it('a known unsupported format is 501', () => expect(status(() => p2('full/full/0/default.tif'))).toBe(501));
+  it('arbitrary rotation is 400 (2.1 section 4.3)', () => expect(status(() => p2('full/full/22.5/default.jpg'))).toBe(400));
+  it('a known unsupported format is 400 (2.1 section 4.5)', () => expect(status(() => p2('full/full/0/default.tif'))).toBe(400));
+  it('!w,h may upscale in 2.1', () => expect([p2('full/!600,600/0/default.jpg').width, p2('full/!600,600/0/default.jpg').height]).toEqual([600, 400]));
   it('an unknown format is 400', () => expect(status(() => p2('full/full/0/default.xyz'))).toBe(400));
   it('canonical: full, w, and w,h', () => {
     expect(p2('full/full/0/default.jpg').canonical).toBe('full/full/0/default.jpg');

@@ -1,6 +1,6 @@
 // The transport-neutral request/response of every handler. uWS (src/server/uws/)
 // and a Web-standard fetch(Request) => Response adapter both map onto these.
-import { asImageboxError, type ImageboxError } from '../../errors.js';
+import { asImageboxError, publicMessage, type ImageboxError } from '../../errors.js';
 
 export interface HttpRequest {
   /** Upper case: GET, HEAD, OPTIONS, ... */
@@ -27,9 +27,12 @@ export const CORS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Expose-Headers': 'ETag, Link, X-Tile-Path, Content-Length',
 };
+/** The methods every resource answers. */
+export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
+
 export const CORS_PREFLIGHT: Record<string, string> = {
   ...CORS,
-  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+  'Access-Control-Allow-Methods': ALLOWED_METHODS,
   'Access-Control-Allow-Headers': 'Accept, If-None-Match',
   'Access-Control-Max-Age': '86400',
 };
@@ -46,10 +49,11 @@ export function json(status: number, value: unknown, headers: Record<string, str
 export function errorResponse(e: unknown): HttpResponse {
   const err: ImageboxError = asImageboxError(e);
   const status = err.status;
-  // internal errors keep their details in the log, not in the answer
-  const message = err.code === 'E_INTERNAL' && status === 500 ? 'internal error' : err.message.slice(0, 300);
+  // no local paths, no origin URLs; internal errors keep their details in the log
+  const message = publicMessage(err);
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS };
   if (status === 503) headers['Retry-After'] = '1';
+  if (status === 405) headers['Allow'] = ALLOWED_METHODS;
   return { status, headers, body: JSON.stringify({ error: { code: err.code, message } }) };
 }
 

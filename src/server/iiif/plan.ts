@@ -133,7 +133,10 @@ export function resolveSize(req: ImageRequest, rw: number, rh: number, lim: Limi
       break;
     case 'fit': {
       let f = Math.min(s.w / rw, s.h / rh);
-      if (v3 && !s.up) f = Math.min(f, 1);
+      // 3.0: a best fit larger than the region is upscaling, which needs "^" (the validator's size_noup)
+      if (v3 && !s.up && f > 1 + 1e-9) {
+        throw badRequest(`size "!${s.w},${s.h}" fits ${rw}x${rh} only by upscaling: upscaling needs "^"`);
+      }
       f = Math.min(f, limitScale(rw, rh, lim));
       w = Math.min(s.w, Math.max(1, Math.round(rw * f)));
       h = Math.min(s.h, Math.max(1, Math.round(rh * f)));

@@ -1,9 +1,9 @@
 // IIIF Image API request syntax (3.0 and 2.1): the four parameters after the
 // identifier, parsed without knowing the image. Pure: no I/O, no slide.
 //   {region}/{size}/{rotation}/{quality}.{format}
-// Errors are 400 (E_BAD_REQUEST) except the 2.1 "feature not implemented"
-// answers (501), as each version's specification asks.
-import { badRequest, notImplemented } from '../http-error.js';
+// Errors are 400 (E_BAD_REQUEST): both 2.1 and 3.0 say an unsupported
+// rotation, quality or format "SHOULD result in a 400" (sections 4.3-4.5).
+import { badRequest } from '../http-error.js';
 
 export type IiifVersion = 2 | 3;
 
@@ -36,7 +36,7 @@ export interface ImageRequest {
   format: Format;
 }
 
-/** Formats the IIIF specs name; the ones we do not produce are 400 (3.0) or 501 (2.1). */
+/** Formats the IIIF specs name (the ones we do not produce are 400 all the same, with a clearer message). */
 const KNOWN_FORMATS = new Set(['jpg', 'tif', 'png', 'gif', 'jp2', 'pdf', 'webp']);
 const QUALITIES = new Set<Quality>(['default', 'color', 'gray', 'bitonal']);
 
@@ -112,27 +112,26 @@ export function parseSize(s: string, version: IiifVersion): SizeSpec {
   return { kind: 'wh', w, h, up };
 }
 
-export function parseRotation(s: string, version: IiifVersion): { rotation: number; mirror: boolean } {
+export function parseRotation(s: string): { rotation: number; mirror: boolean } {
   const mirror = s.startsWith('!');
   const n = float(mirror ? s.slice(1) : s, 'rotation');
   if (n > 360) throw badRequest(`rotation ${s} is over 360`);
   const deg = n === 360 ? 0 : n;
   if (deg % 90 !== 0) {
     const msg = `rotation ${s}: only multiples of 90 degrees are supported`;
-    throw version === 3 ? badRequest(msg) : notImplemented(msg);
+    throw badRequest(msg);
   }
   return { rotation: deg, mirror };
 }
 
-export function parseQualityFormat(s: string, version: IiifVersion, formats: readonly Format[]): { quality: Quality; format: Format } {
+export function parseQualityFormat(s: string, formats: readonly Format[]): { quality: Quality; format: Format } {
   const dot = s.lastIndexOf('.');
   if (dot <= 0) throw badRequest(`"${s}" is not {quality}.{format}`);
   const q = s.slice(0, dot);
   const f = s.slice(dot + 1);
   if (!QUALITIES.has(q as Quality)) throw badRequest(`quality "${q}" is not default, color, gray or bitonal`);
   if (!(formats as readonly string[]).includes(f)) {
-    const msg = `format "${f}" is not supported (${formats.join(', ')})`;
-    throw version === 2 && KNOWN_FORMATS.has(f) ? notImplemented(msg) : badRequest(msg);
+    throw badRequest(KNOWN_FORMATS.has(f) ? `format "${f}" is not produced by this server (${formats.join(', ')})` : `format "${f}" is not a IIIF format`);
   }
   return { quality: q as Quality, format: f as Format };
 }
@@ -148,8 +147,8 @@ export function parseImageRequest(
     version,
     region: parseRegion(region),
     size: parseSize(size, version),
-    ...parseRotation(rotation, version),
-    ...parseQualityFormat(qf, version, formats),
+    ...parseRotation(rotation),
+    ...parseQualityFormat(qf, formats),
   };
 }
 

@@ -25,7 +25,7 @@ export async function createBackend(): Promise<PixelBackend> {
     renderer: regionRenderer,
     async encode(img, format, o) {
       if (format === 'jpg') return encodeJpeg(k, flatten(img), { quality: o.quality, grey: o.grey });
-      if (format === 'png') return encodePngNode(img);
+      if (format === 'png') return encodePngNode(img, { grey: o.grey });
       throw new ImageboxError('E_BAD_REQUEST', `format ${format} is not encoded by this server`);
     },
     rotate: (img, deg) => ops.rotate(k, img, deg),
