@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// The imagebox command.
+// The imagebox command. Exit status: 0 done, 1 the slide or its origin failed
+// (a typed error), 2 a usage error (bad arguments: one line, no stack), 70 an
+// internal error (its stack only with IMAGEBOX_DEBUG=1).
 import { isImageboxError } from './errors.js';
+import { UsageError } from './cli/args.js';
 import { runInfo } from './cli/info.js';
 import { runRegion, runTile } from './cli/pixels.js';
 
@@ -9,11 +12,11 @@ const USAGE = `usage: imagebox <command> [options]
   info <path|url> [--json] [--stats] [--header "Name: value"]
         describe a slide: vendor, levels, MPP, associated images, properties
   region <path|url> <x> <y> <level> <width> <height> -o out.png|out.jpg [--quality 90]
-        read_region as OpenSlide (x, y in level-0 pixels), written as PNG or JPEG
+        read_region as OpenSlide (x, y in level-0 pixels, may be negative), written as PNG or JPEG
   tile <path|url> <level> <col> <row> -o out.png|out.jpg
         one tile; .jpg of a native JPEG tile is its stored bytes (tables spliced in)
   serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE] [--allow URL-PREFIX ...]
-        IIIF Image API 3.0/2.1, DeepZoom and a JSON API over HTTP (uWebSockets.js)
+        IIIF Image API 3.0/2.1, DeepZoom and a JSON API over HTTP (uWebSockets.js); serve --help
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,11 +34,10 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(USAGE);
+      (command === undefined ? process.stderr : process.stdout).write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`imagebox: unknown command "${command}"\n${USAGE}`);
-      return 2;
+      throw new UsageError(`unknown command "${command.slice(0, 64)}"`, USAGE);
   }
 }
 
@@ -44,11 +46,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (isImageboxError(e)) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`imagebox: ${e.message}\n${e.usage}`);
+      process.exitCode = 2;
+    } else if (isImageboxError(e)) {
       process.stderr.write(`imagebox: ${e.code}: ${e.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = e.code === 'E_BAD_REQUEST' ? 2 : 1;
     } else {
-      process.stderr.write(`imagebox: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      const debug = process.env['IMAGEBOX_DEBUG'] === '1';
+      const msg = e instanceof Error ? (debug ? (e.stack ?? e.message) : e.message) : String(e);
+      process.stderr.write(`imagebox: internal error: ${msg}${debug ? '' : ' (IMAGEBOX_DEBUG=1 prints the stack)'}\n`);
       process.exitCode = 70;
     }
   },

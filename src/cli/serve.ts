@@ -1,14 +1,14 @@
-// `imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
-//                 [--allow URL-PREFIX ...] [--base-url URL] [--workers N]`
-// With neither --slides nor --config, serves the bundled samples/ directory.
-import { existsSync } from 'node:fs';
+// `imagebox serve`: the IIIF / DeepZoom / JSON server. With neither --slides
+// nor --config, serves the bundled samples/ directory.
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ImageboxError } from '../errors.js';
 import { loadConfig, type RegistryOptions } from '../server/registry.js';
 import { startServer } from '../server/serve.js';
+import { integerArg, parseCommandLine, UsageError } from './args.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
-                     [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N] [--cache-mb 256]
+                     [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
+                     [--cache-mb 256] [--direct] [--reuse-port]
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -24,55 +24,44 @@ export interface ServeArgs {
   trustProxy: boolean;
   workers: number | undefined;
   cacheMb: number;
+  direct: boolean;
+  reusePort: boolean;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const a: ServeArgs = { port: 8080, host: '0.0.0.0', slides: undefined, config: undefined, allow: [], baseUrl: undefined, trustProxy: false, workers: undefined, cacheMb: 256 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new ImageboxError('E_BAD_REQUEST', `${name} needs a value`);
-      return v;
-    };
-    const int = (v: string, min: number, max: number): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new ImageboxError('E_BAD_REQUEST', `${name} ${v}: expected an integer ${min}..${max}`);
-      return n;
-    };
-    switch (name) {
-      case '--port':
-        a.port = int(value(), 0, 65535);
-        break;
-      case '--host':
-        a.host = value();
-        break;
-      case '--slides':
-        a.slides = value();
-        break;
-      case '--config':
-        a.config = value();
-        break;
-      case '--allow':
-        a.allow.push(value());
-        break;
-      case '--base-url':
-        a.baseUrl = value();
-        break;
-      case '--trust-proxy':
-        a.trustProxy = true;
-        break;
-      case '--workers':
-        a.workers = int(value(), 1, 256);
-        break;
-      case '--cache-mb':
-        a.cacheMb = int(value(), 0, 1 << 20);
-        break;
-      default:
-        throw new ImageboxError('E_BAD_REQUEST', `serve: unknown option ${flag}\n${SERVE_USAGE}`);
-    }
-  }
+  const { values: v, positionals } = parseCommandLine(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      slides: { type: 'string' },
+      config: { type: 'string' },
+      allow: { type: 'string', multiple: true },
+      'base-url': { type: 'string' },
+      'trust-proxy': { type: 'boolean' },
+      workers: { type: 'string' },
+      'cache-mb': { type: 'string' },
+      direct: { type: 'boolean' },
+      'reuse-port': { type: 'boolean' },
+    },
+    SERVE_USAGE,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]!.slice(0, 64)}`, SERVE_USAGE);
+  const str = (k: string): string | undefined => v[k] as string | undefined;
+  const a: ServeArgs = {
+    port: integerArg('--port', str('port') ?? '8080', 0, 65535, SERVE_USAGE),
+    host: str('host') ?? '0.0.0.0',
+    slides: str('slides'),
+    config: str('config'),
+    allow: v['allow'] as string[],
+    baseUrl: str('base-url'),
+    trustProxy: v['trust-proxy'] === true,
+    workers: str('workers') === undefined ? undefined : integerArg('--workers', str('workers'), 1, 256, SERVE_USAGE),
+    cacheMb: integerArg('--cache-mb', str('cache-mb') ?? '256', 0, 1 << 20, SERVE_USAGE),
+    direct: v['direct'] === true,
+    reusePort: v['reuse-port'] === true,
+  };
+  if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
   return a;
 }
 
@@ -85,12 +74,25 @@ export async function runServe(argv: string[]): Promise<number> {
   const registry: RegistryOptions = { allow: a.allow };
   if (a.config) Object.assign(registry, await loadConfig(a.config));
   registry.slidesDir = a.slides ?? (a.config ? undefined : `${ROOT}samples`);
+  if (registry.slidesDir !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(registry.slidesDir).isDirectory();
+    } catch {
+      throw new UsageError(`--slides ${registry.slidesDir}: no such directory`, SERVE_USAGE);
+    }
+    if (!isDir) throw new UsageError(`--slides ${registry.slidesDir}: not a directory`, SERVE_USAGE);
+  }
   const web = `${ROOT}web`;
   const osd = `${ROOT}node_modules/openseadragon/build/openseadragon`;
-  const server = await startServer({
+  let server;
+  try {
+    server = await startServer({
     registry,
     host: a.host,
     port: a.port,
+    direct: a.direct,
+    reusePort: a.reusePort,
     baseUrl: a.baseUrl,
     trustProxy: a.trustProxy,
     webDir: existsSync(web) ? web : undefined,
@@ -98,8 +100,18 @@ export async function runServe(argv: string[]): Promise<number> {
     pixels: { size: a.workers },
     images: { cacheBytes: a.cacheMb * 1024 * 1024 },
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
-  });
-  process.stdout.write(`imagebox: serving on ${server.url} (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)\n`);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+      process.stderr.write(`imagebox: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  process.stdout.write(
+    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

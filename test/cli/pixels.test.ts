@@ -66,10 +66,34 @@ describe('imagebox region / tile', () => {
     expect(region.stderr).toMatch(/E_CORRUPT_TILE/);
   });
 
-  it('bad arguments exit 1 with E_BAD_REQUEST', async () => {
-    const res = await cli('tile', fixturePath('aperio-jpeg.svs'), '0', 'x', '2', '-o', join(out, 'a.jpg'));
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/E_BAD_REQUEST/);
-    expect((await cli('tile', fixturePath('aperio-jpeg.svs'), '0', '99', '2', '-o', join(out, 'a.jpg'))).stderr).toMatch(/E_BAD_REQUEST/);
+  it('region takes negative coordinates (OpenSlide read_region): outside the image is transparent', async () => {
+    const png = join(out, 'negative.png');
+    const res = await cli('region', fixturePath('aperio-jpeg.svs'), '-100', '-100', '0', '300', '300', '-o', png);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const img = await loadPng(png);
+    expect([img.width, img.height]).toEqual([300, 300]);
+    expect(img.data[3]).toBe(0); // (0, 0) is at (-100, -100): transparent
+    expect(img.data[(150 * 300 + 150) * 4 + 3]).toBe(255); // (50, 50) of the slide: opaque
+  });
+
+  const stack = /\n\s+at .*:\d+/;
+  it('usage errors: one message, exit 2, no stack', async () => {
+    const cases: [string[], RegExp][] = [
+      [['tile', fixturePath('aperio-jpeg.svs'), '0', 'x', '2', '-o', join(out, 'a.jpg')], /col must be an integer/],
+      [['tile', fixturePath('aperio-jpeg.svs'), '0', '99', '2', '-o', join(out, 'a.jpg')], /E_BAD_REQUEST: no tile/],
+      [['region', fixturePath('aperio-jpeg.svs'), '0', '0', '0', '10', '10', '-o', join(out, 'q.jpg'), '--quality', '500'], /--quality must be an integer from 1 to 100/],
+      [['region', fixturePath('aperio-jpeg.svs'), '0', '0', '0', '10', '10', '-o', join(out, 'q.jpg'), '--bogus'], /unknown option --bogus/],
+      [['region', fixturePath('aperio-jpeg.svs'), '0', '0', '0', '10', '10', '-o', '/nonexistent-dir/x.png'], /cannot write \/nonexistent-dir\/x\.png: ENOENT/],
+      [['region', fixturePath('aperio-jpeg.svs'), '0', '0', '0', '10', '-o', join(out, 'q.jpg')], /expected 6 arguments/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['serve', '--port', 'http'], /--port must be an integer/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await cli(...args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr, args.join(' ')).toMatch(message);
+      expect(res.stderr, args.join(' ')).not.toMatch(stack);
+    }
   });
 });

@@ -4,8 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { startServer, type StartedServer } from '../../src/server/serve.js';
-import type { ImageboxOptions } from '../../src/server/app.js';
+import { startServer, type ServeOptions, type StartedServer } from '../../src/server/serve.js';
 import { colourError } from '../helpers/pixels.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,7 +54,7 @@ export function workerUrl(): Promise<URL> {
   return bundle(`${ROOT}src/server/pixels/worker.ts`, 'worker');
 }
 
-export async function start(o: Partial<ImageboxOptions> & { backend?: string } = {}): Promise<StartedServer> {
+export async function start(o: Partial<ServeOptions> & { backend?: string } = {}): Promise<StartedServer> {
   const w = await workerUrl();
   const backendUrl = o.backend ? (await bundle(o.backend, o.backend.replace(/.*\//, '').replace(/\.ts$/, ''))).href : undefined;
   return startServer({

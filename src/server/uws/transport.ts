@@ -6,7 +6,9 @@
 import { setMaxListeners } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import type { HttpRequest, HttpResponse } from '../handlers/types.js';
+import { listenError } from '../listen-error.js';
 
 // uWebSockets.js is CommonJS with a native addon.
 const require = createRequire(import.meta.url);
@@ -31,7 +33,7 @@ interface UwsRequest {
 }
 interface UwsApp {
   any(pattern: string, h: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
-  listen(host: string, port: number, cb: (token: unknown) => void): UwsApp;
+  listen(host: string, port: number, options: number, cb: (token: unknown) => void): UwsApp;
   close?(): void;
 }
 interface Uws {
@@ -39,6 +41,7 @@ interface Uws {
   getParts?: unknown;
   us_listen_socket_close(token: unknown): void;
   us_socket_local_port(token: unknown): number;
+  LIBUS_LISTEN_EXCLUSIVE_PORT: number;
 }
 
 let loaded: Uws | undefined;
@@ -93,8 +96,17 @@ function write(res: UwsResponse, r: HttpResponse, head: boolean, state: { aborte
   });
 }
 
+export interface ListenOptions {
+  /**
+   * Share the port with other processes (SO_REUSEPORT, uWS's default): the kernel
+   * splits connections between them. Off by default: a second server on a taken
+   * port fails with EADDRINUSE instead of silently taking half the traffic.
+   */
+  reusePort?: boolean;
+}
+
 /** Serve a handler over HTTP with uWS. Resolves once listening (port 0 = a free port). */
-export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080): Promise<Listening> {
+export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080, options: ListenOptions = {}): Promise<Listening> {
   const uws = nativeUws();
   const app = uws.App();
   app.any('/*', (res, ureq) => {
@@ -128,9 +140,10 @@ export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080): 
     );
   });
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (token) => {
+    app.listen(host, port, options.reusePort ? 0 : uws.LIBUS_LISTEN_EXCLUSIVE_PORT, (token) => {
       if (!token) {
-        reject(new Error(`cannot listen on ${host}:${port}`));
+        // uWS does not say why; a Node bind on the same address does
+        probeListenError(host, port).then(reject, reject);
         return;
       }
       resolve({
@@ -141,6 +154,18 @@ export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080): 
           app.close?.();
         },
       });
+    });
+  });
+}
+
+/** Why host:port cannot be bound, learnt by trying it with Node (uWS reports only failure). */
+function probeListenError(host: string, port: number): Promise<Error> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(listenError(e, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => {
+      probe.close();
+      resolve(new Error(`cannot listen on ${host}:${port}`));
     });
   });
 }

@@ -1,0 +1,82 @@
+// `imagebox serve` as an operator starts it (built CLI, child processes): what
+// it prints, a port that is taken, a slide directory that does not exist.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WSI_DIR } from '../helpers/fixtures.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Start `imagebox serve ...`; resolves with the first stdout line, or with the exit code and stderr if it exits first. */
+function serve(args: string[]): Promise<{ line?: string; code?: number; stderr: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  return new Promise((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('\n')) resolve({ line: out.split('\n')[0], stderr: err, child });
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stderr: err, child }));
+  });
+}
+
+describe('imagebox serve', () => {
+  it('prints the address it bound, and where to open it', async () => {
+    const port = await freePort();
+    const a = await serve(['--port', String(port), '--slides', WSI_DIR]);
+    expect(a.line).toBe(
+      `imagebox: listening on 0.0.0.0:${port} (every IPv4 interface); open http://127.0.0.1:${port}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)`,
+    );
+    const b = await serve(['--port', String(await freePort()), '--host', '127.0.0.1', '--slides', WSI_DIR]);
+    expect(b.line).toMatch(/^imagebox: listening on 127\.0\.0\.1:\d+; open http:\/\/127\.0\.0\.1:\d+\//);
+    const r = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(r.status).toBe(200);
+  });
+
+  for (const direct of [false, true])
+    it(`a second server on a taken port fails with EADDRINUSE and exit 1${direct ? ' (--direct)' : ''}`, async () => {
+      const port = await freePort();
+      const first = await serve(['--port', String(port), '--slides', WSI_DIR, ...(direct ? ['--direct'] : [])]);
+      expect(first.line).toContain(`:${port}`);
+      const second = await serve(['--port', String(port), '--slides', WSI_DIR, ...(direct ? ['--direct'] : [])]);
+      expect(second.line).toBeUndefined();
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`cannot listen on 0.0.0.0:${port}: EADDRINUSE`);
+      // the first one still answers everything
+      for (let i = 0; i < 10; i++) expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    });
+
+  it('--reuse-port --direct shares the port on purpose (documented)', async () => {
+    const port = await freePort();
+    const first = await serve(['--port', String(port), '--slides', WSI_DIR, '--direct', '--reuse-port']);
+    const second = await serve(['--port', String(port), '--slides', WSI_DIR, '--direct', '--reuse-port']);
+    expect(first.line).toContain(`:${port}`);
+    expect(second.line).toContain(`:${port}`);
+  });
+
+  it('refuses to start on a slide directory that does not exist (exit 2, no stack)', async () => {
+    const r = await serve(['--port', String(await freePort()), '--slides', '/nonexistent']);
+    expect(r.line).toBeUndefined();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--slides \/nonexistent: no such directory/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
