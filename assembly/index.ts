@@ -6,7 +6,7 @@ export { version, alloc, reset } from "./memory";
 export { lzw_decode, lzw_status } from "./lzw";
 export { predictor2_u8, predictor2_u16 } from "./predictor";
 export { ycbcr_planar_rgba, ycbcr_interleaved_rgba, samples_rgba } from "./color";
-export { resample_area, resample_area_scratch, resample_bilinear, resample_bilinear_scratch } from "./resample";
+export { resample_area, resample_area_rows, area_first_row, area_end_row, resample_area_scratch, resample_bilinear, resample_bilinear_scratch } from "./resample";
 export { fill_u32, compose_copy } from "./compose";
 export { rotate_rgba, mirror_rgba } from "./orient";
 export { grey_rgba, bitonal_rgba } from "./quality";

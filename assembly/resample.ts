@@ -43,6 +43,32 @@ export function resample_area_scratch(sw: i32, dw: i32): i32 {
  * shrinking. `scratch` holds resample_area_scratch(sw, dw) bytes.
  */
 export function resample_area(src: usize, sw: i32, sh: i32, dst: usize, dw: i32, dh: i32, scratch: usize): void {
+  resample_area_rows(src, sw, 0, sh, sh, dst, dw, dh, 0, dh, scratch);
+}
+
+/** First input row output row `oy` of an area resample (sh -> dh) reads. */
+export function area_first_row(sh: i32, dh: i32, oy: i32): i32 {
+  return <i32>Math.floor(<f64>oy * (<f64>sh / <f64>dh));
+}
+
+/** One past the last input row output row `oy` reads. */
+export function area_end_row(sh: i32, dh: i32, oy: i32): i32 {
+  const end = <i32>Math.ceil(min(<f64>(oy + 1) * (<f64>sh / <f64>dh), <f64>sh));
+  return end > sh ? sh : end;
+}
+
+/**
+ * The same resampling, a band at a time (bounded memory for large images):
+ * `src` holds the input rows [srcRow0, srcRow0 + srcRows) of a sw x sh image and
+ * output rows [oy0, oy1) of the dw x dh result are written at `dst` (row oy0
+ * first). Every output row must find its input rows in the band
+ * (area_first_row >= srcRow0, area_end_row <= srcRow0 + srcRows). The
+ * arithmetic is the whole-image kernel's, so bands give the same bytes.
+ */
+export function resample_area_rows(
+  src: usize, sw: i32, srcRow0: i32, srcRows: i32, sh: i32,
+  dst: usize, dw: i32, dh: i32, oy0: i32, oy1: i32, scratch: usize,
+): void {
   const sx = <f64>sw / <f64>dw;
   const sy = <f64>sh / <f64>dh;
   const taps = <i32>Math.ceil(sx) + 2;
@@ -66,20 +92,24 @@ export function resample_area(src: usize, sw: i32, sh: i32, dst: usize, dw: i32,
     }
   }
   const rowBytes = <usize>sw << 2;
+  const srcEnd = srcRow0 + srcRows;
   let tmpRow = -1;
-  for (let oy = 0; oy < dh; oy++) {
+  for (let oy = oy0; oy < oy1; oy++) {
     const y0 = <f64>oy * sy;
     const y1 = min(<f64>(oy + 1) * sy, <f64>sh);
-    const j0 = <i32>Math.floor(y0);
+    let j0 = <i32>Math.floor(y0);
     let j1 = <i32>Math.ceil(y1);
     if (j1 > sh) j1 = sh;
+    // a caller that breaks the precondition gets rows clipped to the band, not a stray read
+    if (j0 < srcRow0) j0 = srcRow0;
+    if (j1 > srcEnd) j1 = srcEnd;
     memory.fill(acc, 0, <usize>dw << 4);
     for (let j = j0; j < j1; j++) {
       const wy = f32x4.splat(<f32>(min(<f64>(j + 1), y1) - max(<f64>j, y0)));
       if (j != tmpRow) {
         // horizontal pass of input row j into tmp (each row once: rows shared by two
         // output rows are the last of one and the first of the next)
-        const row = src + <usize>j * rowBytes;
+        const row = src + <usize>(j - srcRow0) * rowBytes;
         for (let ox = 0; ox < dw; ox++) {
           const i0 = load<i32>(xStart + (<usize>ox << 2));
           const n = load<i32>(xCount + (<usize>ox << 2));
@@ -99,7 +129,7 @@ export function resample_area(src: usize, sw: i32, sh: i32, dst: usize, dw: i32,
         v128.store(ap, f32x4.add(v128.load(ap), f32x4.mul(v128.load(tmp + (<usize>ox << 4)), wy)));
       }
     }
-    const out = dst + (<usize>oy * <usize>dw << 2);
+    const out = dst + (<usize>(oy - oy0) * <usize>dw << 2);
     const wyTotal = <f32>(y1 - y0);
     for (let ox = 0; ox < dw; ox++) {
       const x0 = <f64>ox * sx;

@@ -25,6 +25,12 @@ export interface Placement {
 /** Places decoded tiles into a transparent region (a WASM kernel in production). */
 export type Composer = (width: number, height: number, tiles: Placement[]) => RGBA;
 
+/** Area-average resampling of an image fed as full-width bands of rows, top to bottom. */
+export interface BandResampler {
+  push(band: RGBA): void;
+  finish(): RGBA;
+}
+
 export interface PixelReader {
   decode: TileDecoder;
   compose: Composer;
@@ -32,4 +38,6 @@ export interface PixelReader {
   resize: (img: RGBA, width: number, height: number) => RGBA;
   /** Transparent pixels over an opaque background (white by default); the same object when already opaque. */
   flatten: (img: RGBA) => RGBA;
+  /** A band-by-band area resampler from sw x sh down to dw x dh (bounded memory for large regions). */
+  bandResampler: (sw: number, sh: number, dw: number, dh: number) => BandResampler;
 }

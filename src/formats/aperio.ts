@@ -9,7 +9,7 @@ import { imageInfo, text } from './tiff/ifd.js';
 import { Tag } from './tiff/tags.js';
 import type { TiffFile } from './tiff/tiff-file.js';
 import type { LayoutLevel, SlideLayout } from './slide-layout.js';
-import { assertDecodable } from './supported.js';
+import { assertDecodable, inconsistency } from './supported.js';
 import { formatG17, tiffProperties } from './tiff-properties.js';
 import type { ImageInfo } from './tiff/ifd.js';
 
@@ -55,7 +55,8 @@ export function readAperio(tiff: TiffFile): SlideLayout | undefined {
       return;
     }
     const name = i === 1 ? 'thumbnail' : associatedName(info.description);
-    if (name && !associated.has(name)) associated.set(name, info);
+    // an associated image whose numbers disagree is left out, not a reason to refuse the slide
+    if (name && !associated.has(name) && !inconsistency(info)) associated.set(name, info);
   });
   if (levels.length === 0) return undefined;
 

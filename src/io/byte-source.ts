@@ -36,6 +36,14 @@ export interface ByteSource {
   readHead?(length: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** The origin's validator (strong ETag, else Last-Modified, else mtime+size) once known. */
   validator?(): string | undefined;
+  /** When the bytes were last modified (file mtime, HTTP Last-Modified), once known. */
+  lastModified?(): Date | undefined;
+  /**
+   * Ask the origin whether the bytes are still the ones read so far (a stat, or a
+   * small conditional request); true when they changed, in which case onChange
+   * listeners have been told. Bypasses caches.
+   */
+  revalidate?(signal?: AbortSignal): Promise<boolean>;
   /** Counters of this source (for a scheduler: what it sent to the source under it). */
   stats?(): IoStats;
   close?(): Promise<void>;

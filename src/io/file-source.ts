@@ -1,6 +1,12 @@
 // Node only: a file on local disk, read with positional reads on one handle.
+// The file's identity (device, inode, size, mtime) is taken when it is opened;
+// revalidate() compares the path's current identity with it, so a file that is
+// replaced (rename over it) or rewritten in place is noticed and reported to
+// onChange listeners, who drop whatever they derived from the old bytes.
+// Messages name the file by its base name only: they may reach a client.
 import { readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { ImageboxError } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
 
@@ -14,13 +20,23 @@ export interface FileSourceOptions {
   syncReadMaxBytes?: number;
 }
 
+interface Identity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+const same = (a: Identity, b: Identity): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
 export class FileSource implements ByteSource {
   readonly id: string;
+  private readonly name: string;
   private handle: Promise<FileHandle> | undefined;
-  private fileSize: number | undefined;
-  private tag: string | undefined;
+  private opened: Identity | undefined;
+  private changedError: ImageboxError | undefined;
   private readonly counters: IoStats = newStats();
-
+  private readonly listeners = new Set<(e: ImageboxError) => void>();
   private readonly syncMax: number;
 
   constructor(
@@ -28,6 +44,7 @@ export class FileSource implements ByteSource {
     options: FileSourceOptions = {},
   ) {
     this.id = `file:${path}`;
+    this.name = basename(path);
     this.syncMax = options.syncReadMaxBytes ?? 64 * 1024;
   }
 
@@ -35,38 +52,89 @@ export class FileSource implements ByteSource {
     if (!this.handle) {
       this.handle = open(this.path, 'r').then(
         async (h) => {
-          const st = await h.stat();
-          this.fileSize = st.size;
-          this.tag = `${st.size}-${Math.floor(st.mtimeMs)}`;
-          return h;
+          try {
+            const st = await h.stat();
+            if (!st.isFile()) throw new ImageboxError('E_NOT_A_SLIDE', `${this.name} is not a regular file`);
+            this.opened = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+            return h;
+          } catch (e) {
+            await h.close().catch(() => undefined);
+            throw e;
+          }
         },
         (e: NodeJS.ErrnoException) => {
-          this.handle = undefined;
-          if (e.code === 'ENOENT') throw new ImageboxError('E_NOT_FOUND', `no such file: ${this.path}`);
-          if (e.code === 'EACCES') throw new ImageboxError('E_FORBIDDEN', `cannot read: ${this.path}`);
-          throw new ImageboxError('E_ORIGIN', `cannot open ${this.path}: ${e.code ?? e.message}`);
+          if (e.code === 'ENOENT') throw new ImageboxError('E_NOT_FOUND', `no such file: ${this.name}`);
+          if (e.code === 'EACCES') throw new ImageboxError('E_FORBIDDEN', `cannot read ${this.name}`);
+          throw new ImageboxError('E_ORIGIN', `cannot open ${this.name}: ${e.code ?? 'error'}`);
         },
       );
+      this.handle.catch(() => (this.handle = undefined));
     }
     return this.handle;
   }
 
   async size(): Promise<number> {
     await this.fh();
-    return this.fileSize!;
+    return this.opened!.size;
   }
 
+  /** Size and mtime of the file as opened (undefined before the first read). */
   validator(): string | undefined {
-    return this.tag;
+    return this.opened && `${this.opened.size}-${Math.floor(this.opened.mtimeMs)}`;
+  }
+
+  /** When the file was last modified, as opened (for Last-Modified). */
+  lastModified(): Date | undefined {
+    return this.opened && new Date(this.opened.mtimeMs);
   }
 
   stats(): IoStats {
     return { ...this.counters };
   }
 
+  onChange(listener: (e: ImageboxError) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Whether the file at the path is still the one opened (one stat). A changed
+   * file is reported once to the listeners; later reads fail E_SOURCE_CHANGED.
+   */
+  async revalidate(): Promise<boolean> {
+    if (this.changedError) return true;
+    if (!this.opened) return false;
+    let now: Identity;
+    try {
+      const st = await stat(this.path);
+      now = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    } catch {
+      this.changed('it is gone');
+      return true;
+    }
+    if (same(now, this.opened)) return false;
+    this.changed(now.ino !== this.opened.ino || now.dev !== this.opened.dev ? 'it was replaced' : 'it was rewritten');
+    return true;
+  }
+
+  private changed(why: string): ImageboxError {
+    if (this.changedError) return this.changedError;
+    const err = new ImageboxError('E_SOURCE_CHANGED', `${this.name} changed while being read (${why})`);
+    this.changedError = err;
+    for (const l of [...this.listeners]) {
+      try {
+        l(err);
+      } catch {
+        /* a listener's failure is not ours */
+      }
+    }
+    return err;
+  }
+
   async read(ranges: ByteRange[]): Promise<Uint8Array[]> {
+    if (this.changedError) throw this.changedError;
     const h = await this.fh();
-    const size = this.fileSize!;
+    const size = this.opened!.size;
     return Promise.all(
       ranges.map(async ({ offset, length }) => {
         if (offset < 0 || length < 0 || !Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
@@ -84,13 +152,13 @@ export class FileSource implements ByteSource {
         if (length <= this.syncMax) {
           while (done < length) {
             const n = readSync(h.fd, buf, done, length - done, offset + done);
-            if (n === 0) throw new ImageboxError('E_TRUNCATED', `file shrank while reading ${this.path}`);
+            if (n === 0) throw this.changed('it shrank');
             done += n;
           }
         }
         while (done < length) {
           const { bytesRead } = await h.read(buf, done, length - done, offset + done);
-          if (bytesRead === 0) throw new ImageboxError('E_TRUNCATED', `file shrank while reading ${this.path}`);
+          if (bytesRead === 0) throw this.changed('it shrank');
           done += bytesRead;
         }
         this.counters.requests++;
@@ -104,6 +172,7 @@ export class FileSource implements ByteSource {
   async close(): Promise<void> {
     const h = this.handle;
     this.handle = undefined;
-    if (h) await (await h).close().catch(() => undefined);
+    this.listeners.clear();
+    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
   }
 }

@@ -79,6 +79,19 @@ function aborted(): ImageboxError {
   return new ImageboxError('E_ABORTED', 'read aborted');
 }
 
+/** Wait for `p` to settle (either way), or for the signal: whichever comes first. */
+function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p.then(() => undefined, () => undefined);
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    p.then(done, done);
+  });
+}
+
 /** A URL as it may appear in ids and messages: no userinfo, no query (presigned tokens), no fragment. */
 export function redactUrl(url: URL): string {
   return url.origin + url.pathname;
@@ -179,6 +192,25 @@ export class HttpSource implements ByteSource {
 
   validator(): string | undefined {
     return this.tag?.etag ?? this.tag?.lastModified;
+  }
+
+  lastModified(): Date | undefined {
+    const lm = this.tag?.lastModified;
+    if (!lm) return undefined;
+    const d = new Date(lm);
+    return Number.isNaN(d.getTime()) ? undefined : d;
+  }
+
+  /** One conditional 1-byte request: true (and listeners told) when the origin's bytes changed. */
+  async revalidate(signal?: AbortSignal): Promise<boolean> {
+    if (!this.tag && this.total === undefined) return false; // nothing read yet: nothing to be stale
+    try {
+      await this.fetchRanges([{ offset: 0, length: 1 }], signal);
+      return false;
+    } catch (e) {
+      if (isImageboxError(e, 'E_SOURCE_CHANGED')) return true;
+      throw e;
+    }
   }
 
   stats(): IoStats {
@@ -284,7 +316,7 @@ export class HttpSource implements ByteSource {
     // at a time: an origin that ignores Range is then downloaded (or refused) once.
     while (this.probe && !this.rangeOk && !this.whole) {
       if (signal?.aborted) throw aborted();
-      await this.probe.catch(() => undefined);
+      await untilSettledOrAborted(this.probe, signal);
     }
     if (signal?.aborted) throw aborted();
     if (this.whole) return this.fromWhole(ranges);
@@ -356,6 +388,11 @@ export class HttpSource implements ByteSource {
     if (missing.length === 0) {
       if (parts.length > 1) this.multiOk = true;
       return got;
+    }
+    if (got.length === 0) {
+      // Parts, but none that covers an asked range: asking the same again would
+      // get the same answer (and loop for ever). The origin is not to be trusted.
+      throw new ImageboxError('E_ORIGIN', `${this.where}: multipart answer covers none of the ${wire.length} ranges asked`);
     }
     // Some ranges unanswered: learn the origin's limit, fetch the rest.
     if (parts.length >= 2 && this.multiOk !== false) {
@@ -468,8 +505,14 @@ export class HttpSource implements ByteSource {
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new ImageboxError('E_FORBIDDEN', `${this.where}: redirect to a ${next.protocol} URL refused`);
       }
-      next.username = '';
-      next.password = '';
+      // Credentials in a redirect target are refused, not stripped: stripping
+      // them first would let the target pass checks a direct URL with them fails.
+      if (next.username || next.password) {
+        throw new ImageboxError('E_FORBIDDEN', `${this.where}: redirect to a URL with credentials refused`);
+      }
+      if (this.allow && !this.allow(next)) {
+        throw new ImageboxError('E_FORBIDDEN', `${redactUrl(next)} (a redirect target) is not an allowed source`);
+      }
       next.hash = '';
       if (next.origin !== this.url.origin && !this.opts.allowCrossOriginRedirects) {
         throw new ImageboxError('E_FORBIDDEN', `${this.where}: redirect to another origin (${next.origin}) refused`);
@@ -488,16 +531,18 @@ export class HttpSource implements ByteSource {
     };
   }
 
-  /** Compare with what we know (learning it the first time); true when the origin changed. */
-  private validatorChanged(v: Validators): boolean {
+  /** True when `v` says the origin's bytes differ from the ones we know (the one comparison of validators). */
+  private differs(v: Validators): boolean {
     const known = this.tag;
-    if (!known) {
-      if (v.etag || v.lastModified) this.tag = v;
-      return false;
-    }
+    if (!known) return false;
     if (known.etag && v.etag) return known.etag !== v.etag;
     if (known.lastModified && v.lastModified) return known.lastModified !== v.lastModified;
     return false;
+  }
+
+  /** Remember the validators of the first answer that has any. */
+  private learn(v: Validators): void {
+    if (!this.tag && (v.etag || v.lastModified)) this.tag = v;
   }
 
   private changed(why: string): ImageboxError {
@@ -507,6 +552,9 @@ export class HttpSource implements ByteSource {
     this.total = undefined;
     this.whole = undefined;
     this.rangeOk = false;
+    this.rangeRefused = undefined;
+    this.multiOk = undefined;
+    this.partsCap = this.opts.maxRangesPerRequest;
     for (const l of [...this.listeners]) {
       try {
         l(err);
@@ -526,10 +574,12 @@ export class HttpSource implements ByteSource {
   }
 
   private async on206(res: TransportResponse, ranges: ByteRange[]): Promise<Answer> {
-    if (this.validatorChanged(this.validatorsOf(res))) {
+    const v = this.validatorsOf(res);
+    if (this.differs(v)) {
       res.abort();
       throw this.changed('validator differs');
     }
+    this.learn(v);
     const enc = res.header('content-encoding');
     if (enc && enc.trim().toLowerCase() !== 'identity') {
       res.abort();
@@ -594,8 +644,7 @@ export class HttpSource implements ByteSource {
 
   private async on200(res: TransportResponse, wasMulti: boolean): Promise<Answer> {
     const v = this.validatorsOf(res);
-    const known = this.tag;
-    if (known && ((known.etag && v.etag && known.etag !== v.etag) || (known.lastModified && v.lastModified && known.lastModified !== v.lastModified))) {
+    if (this.differs(v)) {
       res.abort();
       throw this.changed('validator differs');
     }
@@ -628,7 +677,7 @@ export class HttpSource implements ByteSource {
       if (isImageboxError(e, 'E_ORIGIN') && e.details?.['tooLong'] === true) return refuse();
       throw e;
     }
-    this.validatorChanged(v);
+    this.learn(v);
     this.learnTotal(data.length);
     this.whole = data;
     return { kind: 'whole' };

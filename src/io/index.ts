@@ -13,5 +13,5 @@ export {
   type ContentRange,
 } from './http-ranges.js';
 export { RangeScheduler, type RangeSchedulerOptions, type SchedulerStats } from './range-scheduler.js';
-export { SpanCache } from './span-cache.js';
+export { ByteBudget, SpanCache } from './span-cache.js';
 export { MemorySource } from './memory-source.js';

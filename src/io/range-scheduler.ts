@@ -10,7 +10,7 @@
 //    is waiting or in flight; their errors are swallowed.
 import { ImageboxError, isImageboxError, type ErrorCode } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
-import { SpanCache } from './span-cache.js';
+import { SpanCache, type ByteBudget } from './span-cache.js';
 
 export interface RangeSchedulerOptions {
   /** Ranges closer than this are fetched as one span (default 32 KiB). */
@@ -19,6 +19,8 @@ export interface RangeSchedulerOptions {
   maxSpanBytes?: number;
   /** Byte budget of the span cache (default 64 MiB; 0 disables caching). */
   cacheBytes?: number;
+  /** A budget shared with other schedulers (every open slide of a thread): the sum never exceeds it. */
+  budget?: ByteBudget;
   /** Queued prefetch ranges kept at most (oldest dropped; default 1024). */
   maxPrefetchQueue?: number;
   /** Ranges sent per prefetch batch (default 32). */
@@ -112,7 +114,7 @@ export class RangeScheduler implements ByteSource {
     this.gap = Math.max(0, options.gapBytes ?? 32 * KiB);
     this.maxSpan = Math.max(1, options.maxSpanBytes ?? 4 * MiB);
     const cacheBytes = options.cacheBytes ?? 64 * MiB;
-    this.cache = cacheBytes > 0 ? new SpanCache(cacheBytes) : undefined;
+    this.cache = cacheBytes > 0 ? new SpanCache(cacheBytes, options.budget) : undefined;
     this.maxPrefetchQueue = options.maxPrefetchQueue ?? 1024;
     this.prefetchBatch = Math.max(1, options.prefetchBatch ?? 32);
     this.unsubscribe = inner.onChange?.((e) => this.sourceChanged(e));
@@ -155,6 +157,15 @@ export class RangeScheduler implements ByteSource {
     return this.inner.validator?.();
   }
 
+  lastModified(): Date | undefined {
+    return this.inner.lastModified?.();
+  }
+
+  /** The inner source's revalidation (never answered from the cache). */
+  async revalidate(signal?: AbortSignal): Promise<boolean> {
+    return (await this.inner.revalidate?.(signal)) ?? false;
+  }
+
   stats(): SchedulerStats {
     return { ...this.counters, cacheBytes: this.cache?.bytes ?? 0 };
   }
@@ -179,7 +190,7 @@ export class RangeScheduler implements ByteSource {
   async close(): Promise<void> {
     this.unsubscribe?.();
     this.cancelPrefetch();
-    this.cache?.clear();
+    this.cache?.dispose();
     await this.inner.close?.();
   }
 
@@ -340,7 +351,13 @@ export class RangeScheduler implements ByteSource {
     });
     const settle = (i: number, result: { data: Uint8Array } | { error: unknown }): void => {
       const d = deferred[i]!;
-      this.flights.splice(this.flights.indexOf(d.flight), 1);
+      const at = this.flights.indexOf(d.flight);
+      if (at < 0) return; // settled already
+      this.flights.splice(at, 1);
+      if ('data' in result && result.data.length !== d.g.end - d.g.offset) {
+        // an inner source that answers short (or long) must not hand out wrong slices
+        result = { error: new ImageboxError('E_ORIGIN', `${this.id}: ${result.data.length} bytes for a range of ${d.g.end - d.g.offset}`) };
+      }
       if ('data' in result) {
         const data = result.data;
         this.counters.bytesFetched += data.length;
@@ -364,7 +381,10 @@ export class RangeScheduler implements ByteSource {
     if (prefetch) this.counters.prefetchRanges += ranges.length;
     try {
       const bufs = await this.inner.read(ranges, signal);
-      bufs.forEach((data, i) => settle(i, { data }));
+      for (let i = 0; i < groups.length; i++) {
+        const data = bufs[i];
+        settle(i, data ? { data } : { error: new ImageboxError('E_ORIGIN', `${this.id}: no answer for range ${i} of ${groups.length}`) });
+      }
     } catch (e) {
       const err = this.noteError(e);
       if (groups.length > 1 && splittable(err)) {
@@ -374,7 +394,7 @@ export class RangeScheduler implements ByteSource {
             this.counters.rangesSent++;
             try {
               const [data] = await this.inner.read([r], signal);
-              settle(i, { data: data! });
+              settle(i, data ? { data } : { error: new ImageboxError('E_ORIGIN', `${this.id}: no answer for a range`) });
             } catch (e2) {
               settle(i, { error: this.noteError(e2) });
             }

@@ -7,6 +7,53 @@ interface Span {
   offset: number;
   end: number;
   data: Uint8Array;
+  /** When it was last used (a clock shared by every cache of the thread). */
+  tick: number;
+}
+
+let clock = 0;
+
+/**
+ * One byte budget shared by several span caches (every open slide of a
+ * thread): when their sum is over it, the least recently used span of all of
+ * them goes first, so many open slides cannot add up to more than the budget.
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly caches = new Set<SpanCache>();
+
+  constructor(readonly maxBytes: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** @internal */ join(c: SpanCache): void {
+    this.caches.add(c);
+  }
+
+  /** @internal */ leave(c: SpanCache): void {
+    this.caches.delete(c);
+  }
+
+  /** @internal */ change(delta: number): void {
+    this.used += delta;
+  }
+
+  /** @internal */ enforce(): void {
+    while (this.used > this.maxBytes) {
+      let victim: SpanCache | undefined;
+      let oldest = Infinity;
+      for (const c of this.caches) {
+        const t = c.oldestTick();
+        if (t < oldest) {
+          oldest = t;
+          victim = c;
+        }
+      }
+      if (!victim || !victim.evictOldest()) break;
+    }
+  }
 }
 
 export class SpanCache {
@@ -16,7 +63,34 @@ export class SpanCache {
   private readonly lru = new Set<Span>();
   private used = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    private readonly budget?: ByteBudget,
+  ) {
+    budget?.join(this);
+  }
+
+  /** Recency of the least recently used span (Infinity when empty). */
+  oldestTick(): number {
+    const first = this.lru.values().next().value as Span | undefined;
+    return first ? first.tick : Infinity;
+  }
+
+  /** Drop the least recently used span; false when empty. */
+  evictOldest(): boolean {
+    const victim = this.lru.values().next().value as Span | undefined;
+    if (!victim) return false;
+    this.drop(victim);
+    const k = this.floor(victim.offset);
+    if (k >= 0 && this.spans[k] === victim) this.spans.splice(k, 1);
+    return true;
+  }
+
+  /** Leave the shared budget (the cache is done with). */
+  dispose(): void {
+    this.clear();
+    this.budget?.leave(this);
+  }
 
   get bytes(): number {
     return this.used;
@@ -27,6 +101,7 @@ export class SpanCache {
   }
 
   clear(): void {
+    this.budget?.change(-this.used);
     this.spans = [];
     this.lru.clear();
     this.used = 0;
@@ -48,6 +123,7 @@ export class SpanCache {
   }
 
   private touch(s: Span): void {
+    s.tick = ++clock;
     this.lru.delete(s);
     this.lru.add(s);
   }
@@ -121,24 +197,23 @@ export class SpanCache {
   }
 
   private adopt(offset: number, data: Uint8Array): Span {
-    const s: Span = { offset, end: offset + data.length, data };
+    const s: Span = { offset, end: offset + data.length, data, tick: ++clock };
     this.lru.add(s);
     this.used += data.length;
+    this.budget?.change(data.length);
     return s;
   }
 
   private drop(s: Span): void {
     this.lru.delete(s);
     this.used -= s.data.length;
+    this.budget?.change(-s.data.length);
   }
 
   private evict(): void {
-    while (this.used > this.maxBytes) {
-      const victim = this.lru.values().next().value as Span | undefined;
-      if (!victim) break;
-      this.drop(victim);
-      const k = this.floor(victim.offset);
-      if (k >= 0 && this.spans[k] === victim) this.spans.splice(k, 1);
+    while (this.used > this.maxBytes && this.evictOldest()) {
+      /* per-cache bound */
     }
+    this.budget?.enforce();
   }
 }

@@ -8,7 +8,7 @@ import { iiifHandler } from './handlers/iiif.js';
 import { slidesHandler } from './handlers/slides.js';
 import { staticHandler } from './handlers/static.js';
 import { CORS_PREFLIGHT, errorResponse, json, type HttpRequest, type HttpResponse } from './handlers/types.js';
-import { HttpError } from './http-error.js';
+import { ImageboxError } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from './iiif/plan.js';
 import type { Format } from './iiif/request.js';
 import { ImageService, type ImageServiceOptions, type PixelRunner } from './images.js';
@@ -53,6 +53,8 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
   const pixels: PixelRunner = o.pixels && 'run' in o.pixels ? o.pixels : new PixelPool((o.pixels as PoolOptions | undefined) ?? {});
   const metrics = new Metrics();
   const images = new ImageService(pixels, metrics, o.images);
+  // a slide whose bytes changed leaves nothing behind in the response cache
+  registry.onChange((entry) => images.forget(entry.spec.location));
   const ctx: ServerContext = {
     registry,
     images,
@@ -69,10 +71,10 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
   async function dispatch(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     if (req.method === 'OPTIONS') return { status: 204, headers: { ...CORS_PREFLIGHT }, body: undefined };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      throw new HttpError(405, 'E_BAD_REQUEST', `method ${req.method.slice(0, 16)} not allowed`);
+      throw new ImageboxError('E_METHOD_NOT_ALLOWED', `method ${req.method.slice(0, 16)} not allowed (GET, HEAD, OPTIONS)`);
     }
     const path = req.path;
-    if (path.length > 8192) throw new HttpError(414, 'E_BAD_REQUEST', 'URL too long');
+    if (path.length > 8192) throw new ImageboxError('E_URI_TOO_LONG', 'URL too long');
     const seg = path.split('/').slice(1);
     switch (seg[0]) {
       case 'iiif':
@@ -94,7 +96,7 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
 
   async function metricsResponse(): Promise<HttpResponse> {
     const origin = newStats();
-    for (const s of await registry.openSlides()) {
+    for (const s of registry.openSlides()) {
       const st = s.stats();
       if (!st) continue;
       origin.requests += st.requests;

@@ -63,6 +63,18 @@ export class ByteLru<V extends { body: Uint8Array }> {
     this.map.clear();
     this.bytes = 0;
   }
+
+  /** Remove every entry whose key matches. */
+  deleteWhere(match: (key: string) => boolean): number {
+    let n = 0;
+    for (const [k, v] of this.map) {
+      if (!match(k)) continue;
+      this.map.delete(k);
+      this.bytes -= v.body.byteLength + k.length;
+      n++;
+    }
+    return n;
+  }
 }
 
 interface Flight<T> {

@@ -11,7 +11,7 @@ import type { ImagePlan } from './iiif/plan.js';
 import { readJpegHeader, spliceJpeg } from '../codecs/jpeg-splice.js';
 import type { Metrics } from './metrics.js';
 import type { PixelJob, JobResult } from './pixels/job.js';
-import type { SlideEntry } from './registry.js';
+import { jobSpec, type SlideEntry } from './registry.js';
 import { CORS, etagMatches, type HttpRequest, type HttpResponse } from './handlers/types.js';
 
 export const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
@@ -63,14 +63,31 @@ export class ImageService {
     return `"${prefix.hash}${fnv1a64(canonical)}"`;
   }
 
-  /** Cache-Control and ETag headers, and 304 when If-None-Match matches. */
-  conditional(req: HttpRequest, etag: string | undefined, extra: Record<string, string>): HttpResponse | Record<string, string> {
+  /**
+   * Cache-Control, ETag and Last-Modified headers; 304 when If-None-Match
+   * matches, or (only without If-None-Match, RFC 9110 13.1.3) when the slide has
+   * not changed since If-Modified-Since.
+   */
+  conditional(req: HttpRequest, slide: Slide, etag: string | undefined, extra: Record<string, string>): HttpResponse | Record<string, string> {
     const headers: Record<string, string> = { ...CORS, 'Cache-Control': `public, max-age=${this.maxAge}`, ...extra };
+    const modified = slide.source.lastModified?.();
+    if (modified) headers['Last-Modified'] = modified.toUTCString();
     if (etag) {
       headers['ETag'] = etag;
       if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, body: undefined };
     }
+    const since = req.headers['if-modified-since'];
+    if (modified && since && req.headers['if-none-match'] === undefined) {
+      const t = Date.parse(since);
+      // HTTP dates have whole seconds
+      if (Number.isFinite(t) && Math.floor(modified.getTime() / 1000) * 1000 <= t) return { status: 304, headers, body: undefined };
+    }
     return headers;
+  }
+
+  /** Drop every cached response made from `location` (its bytes changed). */
+  forget(location: string): void {
+    this.cache.deleteWhere((key) => key.startsWith(`${location}\n`));
   }
 
   async respond(
@@ -83,7 +100,7 @@ export class ImageService {
     signal?: AbortSignal,
   ): Promise<HttpResponse> {
     const etag = this.etag(entry, slide, cacheKey);
-    const c = this.conditional(req, etag, extraHeaders);
+    const c = this.conditional(req, slide, etag, extraHeaders);
     if ('status' in c) return c as HttpResponse;
     const headers = c as Record<string, string>;
     const local = !/^https?:/i.test(entry.spec.location);
@@ -124,7 +141,7 @@ export class ImageService {
     const r = await this.pixels.run(
       {
         kind: 'region',
-        spec: entry.spec,
+        spec: jobSpec(entry, slide),
         level: plan.level,
         region: plan.region,
         width: plan.width,

@@ -1,16 +1,36 @@
 // A SourceSpec -> Slide, the same way on the main thread and in pixel workers.
+// Remote sources share one byte budget per thread for their span caches, so
+// the sum over every open slide is bounded (docs/deployment.md: memory). A
+// failed open closes what it opened (no file descriptor is left to the GC).
+import { isMainThread } from 'node:worker_threads';
+import { ByteBudget } from '../io/span-cache.js';
 import { openByteSource } from '../io/open-source-node.js';
 import { openSlide } from '../node/open-slide.js';
 import type { Slide } from '../slide/slide.js';
 import { allowPredicate } from './allow.js';
 import type { SourceSpec } from './registry.js';
 
-export function openSpec(spec: SourceSpec): Promise<Slide> {
+const MiB = 1024 * 1024;
+
+/** Span-cache bytes of all remote slides of this thread: 256 MiB on the main thread, 64 MiB in a pixel worker. */
+export const SPAN_BUDGET_BYTES = isMainThread ? 256 * MiB : 64 * MiB;
+const budget = new ByteBudget(SPAN_BUDGET_BYTES);
+
+/** This thread's shared span-cache budget (for metrics). */
+export function spanBudget(): ByteBudget {
+  return budget;
+}
+
+export async function openSpec(spec: SourceSpec): Promise<Slide> {
   const remote = /^https?:\/\//i.test(spec.location);
-  return openSlide(
-    openByteSource(
-      spec.location,
-      remote ? { http: { headers: spec.headers ?? {}, allow: allowPredicate(spec.allow ?? []) } } : {},
-    ),
+  const source = openByteSource(
+    spec.location,
+    remote ? { http: { headers: spec.headers ?? {}, allow: allowPredicate(spec.allow ?? []) }, scheduler: { budget } } : {},
   );
+  try {
+    return await openSlide(source);
+  } catch (e) {
+    await source.close?.().catch(() => undefined);
+    throw e;
+  }
 }

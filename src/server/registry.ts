@@ -6,17 +6,24 @@
 //      escaping it (realpath containment, so symlinks out of DIR are refused);
 //   3. ad-hoc remote ids: base64url of an http(s) URL, only under an allowed
 //      prefix (--allow). Nothing else is ever fetched: no open proxy.
-// Slides are opened lazily and kept in a bounded LRU, closed on eviction.
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ImageboxError } from '../errors.js';
+// Slides are opened lazily and kept in a bounded SlideCache. Every use checks,
+// at most once per revalidation interval, that the slide's bytes are still the
+// ones opened (size + mtime + inode of a file; the validator of an origin); a
+// changed slide is dropped with everything derived from it and opened afresh,
+// and a request that met the change mid-way is answered from the new one.
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ImageboxError, isImageboxError } from '../errors.js';
 import { expandEnv } from '../node/env.js';
 import type { Slide } from '../slide/slide.js';
 import { parsePrefix, urlAllowed, type Prefix } from './allow.js';
 import { checkIdentifier } from './iiif/identifier.js';
 import { openSpec } from './open-spec.js';
+import { SlideCache } from './slide-cache.js';
+import { SlideListing, SLIDE_EXTENSIONS, type ListedSlide } from './slide-listing.js';
 
 export { allowPredicate, urlAllowed } from './allow.js';
+export { SLIDE_EXTENSIONS } from './slide-listing.js';
 
 /** Where one slide's bytes are: everything a worker thread needs to open it itself. */
 export interface SourceSpec {
@@ -26,6 +33,12 @@ export interface SourceSpec {
   headers?: Record<string, string>;
   /** URL prefixes redirects may go to (http sources). */
   allow?: string[];
+  /**
+   * The validator of the bytes the main thread opened (files: size-mtime; HTTP:
+   * ETag / Last-Modified). A worker whose own open sees other bytes fails the job
+   * with E_SOURCE_CHANGED instead of mixing two versions of the slide.
+   */
+  version?: string;
 }
 
 export interface SlideEntry {
@@ -55,17 +68,14 @@ export interface RegistryOptions {
   allow?: string[] | undefined;
   /** Open slides kept (LRU); default 64. */
   maxOpen?: number | undefined;
+  /** How often (ms) a local slide is checked for a change (one stat); default 1000. */
+  revalidateLocalMs?: number | undefined;
+  /** How often (ms) a remote slide is checked (one 1-byte conditional request); default 30 000. */
+  revalidateRemoteMs?: number | undefined;
   env?: Record<string, string | undefined> | undefined;
   /** How a spec becomes a Slide (default: openByteSource + openSlide). */
   open?: ((spec: SourceSpec) => Promise<Slide>) | undefined;
 }
-
-/** File names the directory scan lists. */
-export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.btf', '.tf8', '.ndpi', '.scn', '.bif', '.qptiff'];
-const MAX_SCAN_FILES = 10_000;
-const MAX_SCAN_DEPTH = 8;
-
-export { expandEnv } from '../node/env.js';
 
 export function encodeRemoteId(url: string): string {
   return Buffer.from(url, 'utf8').toString('base64url');
@@ -82,24 +92,39 @@ function decodeRemoteId(id: string): URL | undefined {
   }
 }
 
+const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
+
+/** The spec a pixel job carries: the entry's, pinned to the bytes this slide was opened from. */
+export function jobSpec(entry: SlideEntry, slide: Slide): SourceSpec {
+  const version = slide.source.validator?.();
+  return version === undefined ? entry.spec : { ...entry.spec, version };
+}
+
 export class SlideRegistry {
   readonly rights: string | undefined;
   private readonly configured = new Map<string, SlideEntry>();
   private readonly prefixes: Prefix[];
   private readonly allowList: string[];
   private readonly open: (spec: SourceSpec) => Promise<Slide>;
-  private readonly maxOpen: number;
-  private readonly slides = new Map<string, Promise<Slide>>();
+  private readonly cache: SlideCache;
+  private readonly listing: SlideListing | undefined;
+  private readonly revalidateLocalMs: number;
+  private readonly revalidateRemoteMs: number;
   private dirReal: Promise<string> | undefined;
   /** Directory ids resolved recently (id -> entry, expiry): saves realpath+stat per request. */
   private readonly resolved = new Map<string, { entry: SlideEntry; until: number }>();
+  private readonly changeListeners = new Set<(entry: SlideEntry) => void>();
+  /** Slides whose bytes were found changed (for metrics). */
+  changes = 0;
 
   constructor(private readonly options: RegistryOptions = {}) {
     const env = options.env ?? process.env;
     this.allowList = [...(options.allow ?? []), ...(options.config?.allow ?? [])];
     this.prefixes = this.allowList.map(parsePrefix);
     this.rights = options.config?.rights;
-    this.maxOpen = Math.max(1, options.maxOpen ?? 64);
+    this.cache = new SlideCache(Math.max(1, options.maxOpen ?? 64));
+    this.revalidateLocalMs = options.revalidateLocalMs ?? 1000;
+    this.revalidateRemoteMs = options.revalidateRemoteMs ?? 30_000;
     for (const [id, s] of Object.entries(options.config?.slides ?? {})) {
       checkIdentifier(id);
       const headers = Object.fromEntries(Object.entries(s.headers ?? {}).map(([k, v]) => [k, expandEnv(String(v), env)]));
@@ -116,15 +141,23 @@ export class SlideRegistry {
       }
     }
     this.open = options.open ?? openSpec;
+    this.listing = options.slidesDir ? new SlideListing(() => this.root(), (path) => this.open({ location: path })) : undefined;
   }
 
-  /** All listable ids (config + directory scan; ad-hoc remote ids are not listed). */
-  async list(): Promise<SlideEntry[]> {
-    const out = [...this.configured.values()];
-    if (this.options.slidesDir) {
-      const root = await this.root();
-      for (const rel of await scan(root)) if (!this.configured.has(rel)) out.push({ id: rel, kind: 'dir', spec: { location: join(root, rel) } });
-    }
+  /** Called with the entry of every slide found changed (caches derived from it drop their entries). */
+  onChange(listener: (entry: SlideEntry) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /**
+   * All listable ids (config + directory scan; ad-hoc remote ids are not
+   * listed), each directory slide with what opening it found (vendor and size,
+   * or the error code of a file that is not a readable slide).
+   */
+  async list(): Promise<ListedSlide[]> {
+    const out: ListedSlide[] = [...this.configured.values()].map((e) => ({ id: e.id, kind: e.kind }));
+    if (this.listing) for (const l of await this.listing.list()) if (!this.configured.has(l.id)) out.push(l);
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
@@ -164,86 +197,81 @@ export class SlideRegistry {
     throw new ImageboxError('E_NOT_FOUND', `no slide "${id}"`);
   }
 
-  /** The opened slide of an id (opened once, kept in an LRU). */
-  async get(id: string): Promise<{ entry: SlideEntry; slide: Slide }> {
+  /**
+   * Run `fn` with the open slide of `id`. The slide is checked against its
+   * origin at most once per revalidation interval; if its bytes changed (found
+   * now, or by `fn` meeting E_SOURCE_CHANGED), it is dropped and `fn` runs once
+   * more on the slide opened afresh.
+   */
+  async use<T>(id: string, fn: (entry: SlideEntry, slide: Slide) => Promise<T>): Promise<T> {
     const entry = await this.resolve(id);
-    let p = this.slides.get(id);
-    if (p) {
-      this.slides.delete(id);
-      this.slides.set(id, p);
-    } else {
-      p = this.open(entry.spec);
-      this.slides.set(id, p);
-      p.catch(() => {
-        if (this.slides.get(id) === p) this.slides.delete(id);
-      });
-      this.evict();
+    for (let attempt = 0; ; attempt++) {
+      const lease = await this.cache.acquire(entry.id, () => this.openEntry(entry));
+      try {
+        const every = isRemote(entry.spec.location) ? this.revalidateRemoteMs : this.revalidateLocalMs;
+        if (Date.now() - lease.checkedAt >= every) {
+          lease.checkedAt = Date.now();
+          const changed = await (lease.slide.source.revalidate?.() ?? Promise.resolve(false)).catch(() => false);
+          if (changed) {
+            this.dropChanged(entry, lease.slide);
+            if (attempt === 0) continue;
+          }
+        }
+        return await fn(entry, lease.slide);
+      } catch (e) {
+        if (attempt === 0 && isImageboxError(e, 'E_SOURCE_CHANGED')) {
+          this.dropChanged(entry, lease.slide);
+          continue;
+        }
+        throw e;
+      } finally {
+        lease.release();
+      }
     }
-    return { entry, slide: await p };
   }
 
-  private evict(): void {
-    while (this.slides.size > this.maxOpen) {
-      const [oldId, oldP] = this.slides.entries().next().value as [string, Promise<Slide>];
-      this.slides.delete(oldId);
-      // let requests in flight finish before the handle goes
-      const t = setTimeout(() => oldP.then((s) => s.close()).catch(() => undefined), 30_000);
-      t.unref?.();
+  /** Forget a slide whose bytes changed, and tell whoever cached something of it. */
+  private dropChanged(entry: SlideEntry, slide: Slide): void {
+    if (this.cache.peek(entry.id) !== slide) return; // someone else did already
+    this.changes++;
+    this.cache.invalidate(entry.id, slide);
+    this.resolved.delete(entry.id);
+    for (const l of [...this.changeListeners]) {
+      try {
+        l(entry);
+      } catch {
+        /* not ours */
+      }
     }
+  }
+
+  private async openEntry(entry: SlideEntry): Promise<Slide> {
+    const slide = await this.open(entry.spec);
+    // a change found by any read of this slide (If-Range, a file that shrank) drops it at once
+    slide.source.onChange?.(() => this.dropChanged(entry, slide));
+    return slide;
   }
 
   openCount(): number {
-    return this.slides.size;
+    return this.cache.size;
   }
 
-  /** Slides opened so far (for metrics). */
-  async openSlides(): Promise<Slide[]> {
-    const all = await Promise.allSettled([...this.slides.values()]);
-    return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  /** Slides open now (for metrics). */
+  openSlides(): Slide[] {
+    return this.cache.openSlides();
   }
 
   async close(): Promise<void> {
-    const all = [...this.slides.values()];
-    this.slides.clear();
-    await Promise.allSettled(all.map((p) => p.then((s) => s.close())));
+    await this.cache.close();
   }
 
   private root(): Promise<string> {
     this.dirReal ??= realpath(this.options.slidesDir!).catch(() => {
       this.dirReal = undefined;
-      throw new ImageboxError('E_NOT_FOUND', `slide directory ${this.options.slidesDir} does not exist`);
+      throw new ImageboxError('E_NOT_FOUND', 'the slide directory does not exist (any more)');
     });
     return this.dirReal;
   }
-}
-
-/** Slide files under root, as '/'-separated relative paths, not following symlinks out of root. */
-async function scan(root: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(dir: string, depth: number): Promise<void> {
-    if (depth > MAX_SCAN_DEPTH || out.length >= MAX_SCAN_FILES) return;
-    let names;
-    try {
-      names = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const d of names) {
-      if (out.length >= MAX_SCAN_FILES) return;
-      if (d.name.startsWith('.')) continue;
-      const p = join(dir, d.name);
-      if (d.isDirectory()) await walk(p, depth + 1);
-      else if ((d.isFile() || d.isSymbolicLink()) && SLIDE_EXTENSIONS.some((e) => d.name.toLowerCase().endsWith(e))) {
-        if (d.isSymbolicLink()) {
-          const real = await realpath(p).catch(() => undefined);
-          if (!real || relative(root, real).startsWith('..') || isAbsolute(relative(root, real))) continue;
-        }
-        out.push(relative(root, p).split(sep).join('/'));
-      }
-    }
-  }
-  await walk(root, 0);
-  return out;
 }
 
 /** Load a registry config file (JSON). Relative slide paths resolve against the file's directory. */

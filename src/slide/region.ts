@@ -8,8 +8,21 @@ import type { EncodedTile } from '../contracts/tile.js';
 import type { PixelReader, Placement, RGBA } from '../contracts/pixels.js';
 import type { Slide } from './slide.js';
 
-/** The largest region readRegion composes at once (pixels). */
+/** The largest region composed at once (pixels): checked before any tile is read. */
 export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
+
+/**
+ * A scaled read whose decoded intermediate is larger than this (pixels) is done
+ * a row of tiles at a time into a band resampler: its memory is the output plus
+ * two bands, not the whole intermediate (a full/max of a 100k x 60k level).
+ */
+export const BAND_PIXELS = 4 * 1024 * 1024;
+
+function checkArea(w: number, h: number, what: string): void {
+  if (w * h > MAX_REGION_PIXELS) {
+    throw new ImageboxError('E_TOO_LARGE', `${what} of ${w}x${h} pixels is over the ${MAX_REGION_PIXELS / (1024 * 1024)} Mpx a region may have`);
+  }
+}
 
 /** The decoded tile at (col, row) of a level, cropped to the image (edge tiles lose their padding). */
 export async function readTile(slide: Slide, px: PixelReader, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA> {
@@ -41,7 +54,7 @@ export async function readRegion(
   if (!Number.isInteger(w) || !Number.isInteger(h) || w <= 0 || h <= 0) {
     throw new ImageboxError('E_BAD_REQUEST', `region size ${w}x${h}`);
   }
-  if (w * h > MAX_REGION_PIXELS) throw new ImageboxError('E_TOO_LARGE', `region of ${w}x${h} pixels`);
+  checkArea(w, h, 'region');
   const lx = x / l.downsample;
   const ly = y / l.downsample;
   const ix = Math.floor(lx);
@@ -74,10 +87,12 @@ export async function levelRegion(
 ): Promise<RGBA> {
   const l = slide.levels[level]!;
   const s = scale;
-  if (s > 1 && (x % s !== 0 || y % s !== 0 || l.tileWidth % s !== 0 || l.tileHeight % s !== 0)) {
+  if (s > 1 && !onScaleGrid(l, x, y, s)) {
     const full = await levelRegion(slide, px, level, x, y, w, h, signal);
     return px.resize(full, Math.ceil(w / s), Math.ceil(h / s));
   }
+  // before a single tile is read: the composed result must fit
+  checkArea(Math.ceil(w / s), Math.ceil(h / s), 'region');
   const c0 = Math.max(0, Math.floor(x / l.tileWidth));
   const r0 = Math.max(0, Math.floor(y / l.tileHeight));
   const c1 = Math.min(l.cols - 1, Math.floor((x + w - 1) / l.tileWidth));
@@ -129,17 +144,74 @@ export async function readScaledRegion(
   if (!l) throw new ImageboxError('E_BAD_REQUEST', `no level ${level}`);
   const lw = Math.max(1, Math.min(Math.round(w0 / l.downsample), l.width));
   const lh = Math.max(1, Math.min(Math.round(h0 / l.downsample), l.height));
-  const lx = x0 / l.downsample;
-  const ly = y0 / l.downsample;
+  let lx = x0 / l.downsample;
+  let ly = y0 / l.downsample;
   const rest = Math.min(lw / outW, lh / outH);
-  let img: RGBA;
-  if (Number.isInteger(lx) && Number.isInteger(ly)) {
-    const s = rest >= 8 ? 8 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
-    img = await levelRegion(slide, px, level, lx, ly, lw, lh, signal, s);
-  } else {
-    img = await readRegion(slide, px, x0, y0, level, lw, lh, signal);
+  if (!(Number.isInteger(lx) && Number.isInteger(ly))) {
+    if (rest < 2) {
+      // near full resolution a sub-pixel offset shows: OpenSlide's bilinear shift
+      const img = await readRegion(slide, px, x0, y0, level, lw, lh, signal);
+      return img.width === outW && img.height === outH ? img : px.resize(img, outW, outH);
+    }
+    // shrunk by 2 or more, a fraction of a level pixel does not: stay on the grid (DCT scaling, bands)
+    lx = Math.floor(lx);
+    ly = Math.floor(ly);
   }
+  let s: 1 | 2 | 4 | 8 = rest >= 8 ? 8 : rest >= 4 ? 4 : rest >= 2 ? 2 : 1;
+  if (s > 1 && !onScaleGrid(l, lx, ly, s)) s = 1;
+  const iw = Math.ceil(lw / s);
+  const ih = Math.ceil(lh / s);
+  if (iw * ih > BAND_PIXELS && outW <= iw && outH <= ih && (outW < iw || outH < ih)) {
+    return bandedRegion(slide, px, level, lx, ly, lw, lh, s, outW, outH, signal);
+  }
+  const img = await levelRegion(slide, px, level, lx, ly, lw, lh, signal, s);
   return img.width === outW && img.height === outH ? img : px.resize(img, outW, outH);
+}
+
+/** DCT scaling by s is exact only where the region and the tiles sit on the 1/s grid. */
+function onScaleGrid(l: { tileWidth: number; tileHeight: number }, x: number, y: number, s: number): boolean {
+  return x % s === 0 && y % s === 0 && l.tileWidth % s === 0 && l.tileHeight % s === 0;
+}
+
+/**
+ * A level region (on the 1/s grid) resampled to outW x outH one row of tiles at
+ * a time: each band is decoded at 1/s and fed to the band resampler while the
+ * next band's tiles are read and decoded. Peak memory: the output and two bands.
+ */
+async function bandedRegion(
+  slide: Slide,
+  px: PixelReader,
+  level: number,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  s: 1 | 2 | 4 | 8,
+  outW: number,
+  outH: number,
+  signal?: AbortSignal,
+): Promise<RGBA> {
+  const l = slide.levels[level]!;
+  const th = l.tileHeight;
+  const resampler = px.bandResampler(Math.ceil(w / s), Math.ceil(h / s), outW, outH);
+  const bands: [number, number][] = [];
+  for (let top = y; top < y + h; ) {
+    const bottom = Math.min(y + h, (Math.floor(top / th) + 1) * th);
+    bands.push([top, bottom]);
+    top = bottom;
+  }
+  const read = (i: number): Promise<RGBA> => levelRegion(slide, px, level, x, bands[i]![0], w, bands[i]![1] - bands[i]![0], signal, s);
+  let next = read(0);
+  for (let i = 0; i < bands.length; i++) {
+    const band = await next;
+    if (i + 1 < bands.length) {
+      next = read(i + 1);
+      next.catch(() => undefined); // awaited next round; not unhandled if this round throws
+    }
+    if (signal?.aborted) throw new ImageboxError('E_ABORTED', 'aborted');
+    resampler.push(band);
+  }
+  return resampler.finish();
 }
 
 /**

@@ -13,7 +13,7 @@ import type { TiffFile } from '../formats/tiff/tiff-file.js';
 import { AperioMissingTiles } from './missing-tiles.js';
 import type { EncodedTile } from '../contracts/tile.js';
 import type { PixelReader, RGBA } from '../contracts/pixels.js';
-import { levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
+import { BAND_PIXELS, levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
 import type { Level } from './types.js';
 
 /** Arrays at most this big are loaded whole on first use instead of block by block. */
@@ -56,6 +56,8 @@ export class Slide {
   private readonly levelInfo: ImageInfo[];
   private readonly associatedInfo: Map<string, ImageInfo>;
   private readonly warming = new Map<ImageInfo, Promise<void>>();
+  /** Levels whose whole-array load failed: not tried again before `until` (doubling, up to a minute). */
+  private readonly warmBackoff = new Map<ImageInfo, { until: number; delayMs: number }>();
   private readonly aperioMissing: AperioMissingTiles | undefined;
 
   constructor(
@@ -182,8 +184,12 @@ export class Slide {
     const ds = Math.max(this.width / maxWidth, this.height / maxHeight);
     const level = this.bestLevelForDownsample(ds);
     const l = this.levels[level]!;
-    const whole = px.flatten(await this.readLevelRegion(level, 0, 0, l.width, l.height, signal));
     const [w, h] = thumbnailSize(l.width, l.height, maxWidth, maxHeight);
+    if (l.width * l.height > BAND_PIXELS) {
+      // a level too large to hold whole (a single-level 100k x 60k TIFF): read it a band at a time
+      return px.flatten(await this.readScaledRegion(level, 0, 0, this.width, this.height, w, h, signal));
+    }
+    const whole = px.flatten(await this.readLevelRegion(level, 0, 0, l.width, l.height, signal));
     return w === l.width && h === l.height ? whole : px.resize(whole, w, h);
   }
 
@@ -263,7 +269,7 @@ export class Slide {
       );
     }
     const [bytes] = await this.source.read([{ offset, length: count }], signal);
-    if (this.options.backgroundWarm !== false && !this.warming.has(info)) {
+    if (this.options.backgroundWarm !== false && !this.warming.has(info) && !this.backedOff(info)) {
       // Large arrays: once this tile is served, bring the level's whole arrays in
       // a few large reads, so random tiles of this level soon cost one round trip.
       this.warm(info).catch(() => undefined);
@@ -277,10 +283,14 @@ export class Slide {
     const c = info.byteCounts.peek(index);
     if (o !== undefined && c !== undefined) return [o, c];
     const wholeBytes = (info.offsets.length + info.byteCounts.length) * 8;
-    if (wholeBytes <= LOAD_WHOLE_ARRAY_BYTES) {
+    if (wholeBytes <= LOAD_WHOLE_ARRAY_BYTES && !this.backedOff(info)) {
       // Small arrays: fetch them whole now, both in one tick (one coalesced request).
-      await this.warm(info);
-      return [info.offsets.peek(index)!, info.byteCounts.peek(index)!];
+      try {
+        await this.warm(info);
+        return [info.offsets.peek(index)!, info.byteCounts.peek(index)!];
+      } catch {
+        // the whole load failed (and backs off): this tile reads just its blocks
+      }
     }
     return (await Promise.all([info.offsets.get(index, signal), info.byteCounts.get(index, signal)])) as [number, number];
   }
@@ -298,13 +308,23 @@ export class Slide {
     return this.warm(info);
   }
 
+  private backedOff(info: ImageInfo): boolean {
+    const b = this.warmBackoff.get(info);
+    return b !== undefined && b.until > Date.now();
+  }
+
   private warm(info: ImageInfo): Promise<void> {
     let p = this.warming.get(info);
     if (!p) {
       p = Promise.all([info.offsets.loadAll(), info.byteCounts.loadAll()]).then(
-        () => undefined,
+        () => {
+          this.warmBackoff.delete(info);
+        },
         (e: unknown) => {
           this.warming.delete(info);
+          // a failed multi-MB load is not repeated by every next tile: wait, doubling
+          const delayMs = Math.min(60_000, (this.warmBackoff.get(info)?.delayMs ?? 500) * 2);
+          this.warmBackoff.set(info, { until: Date.now() + delayMs, delayMs });
           throw e;
         },
       );

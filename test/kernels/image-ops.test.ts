@@ -9,6 +9,7 @@ import {
   ycbcrInterleavedToRgba, ycbcrPlanarToRgba,
 } from '../../src/codecs/image-ops.js';
 import type { RGBA } from '../../src/contracts/pixels.js';
+import { AreaResampler } from '../../src/codecs/area-resampler.js';
 
 let k: Kernels;
 beforeAll(async () => {
@@ -156,6 +157,36 @@ describe('area-average downscale', () => {
       const a: RGBA = { width: sw, height: sh, data: d };
       expect(maxDiff(resizeArea(k, a, dw, dh).data, areaRef(a, dw, dh))).toBeLessThanOrEqual(1);
     }
+  });
+  it('fed in bands of any height, the band resampler gives the same bytes as the whole-image kernel', () => {
+    const r = rng(9);
+    for (const [sw, sh, dw, dh, bands] of [
+      [300, 700, 97, 211, [256, 256, 188]],
+      [300, 700, 97, 211, [1, 1, 698]],
+      [64, 64, 16, 16, [7, 13, 30, 14]],
+      [50, 1000, 3, 7, Array(10).fill(100)],
+      [257, 255, 256, 254, [128, 127]],
+      [40, 40, 40, 40, [20, 20]],
+    ] as const) {
+      const d = bytes(sw * sh * 4, r);
+      for (let i = 3; i < d.length; i += 4) d[i] = r() < 0.2 ? 0 : 255;
+      const whole = resizeArea(k, { width: sw, height: sh, data: d }, dw, dh);
+      const br = new AreaResampler(k, sw, sh, dw, dh);
+      let y = 0;
+      for (const n of bands) {
+        br.push({ width: sw, height: n, data: d.subarray(y * sw * 4, (y + n) * sw * 4) });
+        y += n;
+      }
+      expect(y).toBe(sh);
+      const got = br.finish();
+      expect([got.width, got.height]).toEqual([dw, dh]);
+      expect(Buffer.from(got.data).equals(Buffer.from(whole.data)), `${sw}x${sh} -> ${dw}x${dh} in ${bands.length} bands`).toBe(true);
+    }
+  });
+  it('the band resampler refuses an incomplete image', () => {
+    const br = new AreaResampler(k, 10, 10, 5, 5);
+    br.push({ width: 10, height: 4, data: new Uint8Array(160) });
+    expect(() => br.finish()).toThrowError(expect.objectContaining({ code: 'E_INTERNAL' }));
   });
 });
 

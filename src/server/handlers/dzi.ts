@@ -5,6 +5,7 @@
 import { ImageboxError } from '../../errors.js';
 import type { Slide } from '../../slide/slide.js';
 import type { ServerContext } from '../context.js';
+import type { SlideEntry } from '../registry.js';
 import { badRequest } from '../http-error.js';
 import { decodeIdentifier } from '../iiif/identifier.js';
 import { makePlan } from '../iiif/plan.js';
@@ -30,21 +31,22 @@ export function dziXml(slide: Slide): string {
 export async function dziHandler(ctx: ServerContext, req: HttpRequest, rest: string[], signal?: AbortSignal): Promise<HttpResponse> {
   if (rest.length === 1 && rest[0]!.endsWith('.dzi')) {
     const id = decodeIdentifier(rest[0]!.slice(0, -4));
-    const { entry, slide } = await ctx.registry.get(id);
-    const etag = ctx.images.etag(entry, slide, 'dzi');
-    const c = ctx.images.conditional(req, etag, {});
-    if ('status' in c) return c as HttpResponse;
-    return { status: 200, headers: { ...(c as Record<string, string>), 'Content-Type': 'application/xml' }, body: dziXml(slide) };
+    return ctx.registry.use(id, async (entry, slide) => {
+      const etag = ctx.images.etag(entry, slide, 'dzi');
+      const c = ctx.images.conditional(req, slide, etag, {});
+      if ('status' in c) return c as HttpResponse;
+      return { status: 200, headers: { ...(c as Record<string, string>), 'Content-Type': 'application/xml' }, body: dziXml(slide) };
+    });
   }
   if (rest.length !== 3 || !rest[0]!.endsWith('_files')) throw new ImageboxError('E_NOT_FOUND', 'not a DeepZoom URL');
   const id = decodeIdentifier(rest[0]!.slice(0, -6));
   const lm = /^(\d{1,2})$/.exec(rest[1]!);
   const tm = /^(\d{1,7})_(\d{1,7})\.(jpeg|jpg)$/.exec(rest[2]!);
   if (!lm || !tm) throw badRequest('DeepZoom tile URLs are {level}/{col}_{row}.jpeg');
-  const { entry, slide } = await ctx.registry.get(id);
-  const level = Number(lm[1]);
-  const col = Number(tm[1]);
-  const row = Number(tm[2]);
+  return ctx.registry.use(id, (entry, slide) => dziTile(ctx, req, entry, slide, Number(lm[1]), Number(tm[1]), Number(tm[2]), signal));
+}
+
+function dziTile(ctx: ServerContext, req: HttpRequest, entry: SlideEntry, slide: Slide, level: number, col: number, row: number, signal?: AbortSignal): Promise<HttpResponse> {
   const maxLevel = dziMaxLevel(slide.width, slide.height);
   if (level > maxLevel) throw new ImageboxError('E_NOT_FOUND', `no DeepZoom level ${level} (max ${maxLevel})`);
   const s = 2 ** (maxLevel - level);

@@ -4,6 +4,7 @@ import type { ServerContext } from '../context.js';
 import { badRequest } from '../http-error.js';
 import { decodeIdentifier, encodeIdentifier } from '../iiif/identifier.js';
 import { CONTENT_TYPES } from '../images.js';
+import { jobSpec } from '../registry.js';
 import { baseUrl, CORS, json, type HttpRequest, type HttpResponse } from './types.js';
 
 function links(base: string, id: string): Record<string, string> {
@@ -20,24 +21,32 @@ export async function slidesHandler(ctx: ServerContext, req: HttpRequest, rest: 
   const base = baseUrl(req, ctx.baseUrl, ctx.trustProxy);
   if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) {
     const list = await ctx.registry.list();
-    return json(200, { slides: list.map((e) => ({ id: e.id, ...links(base, e.id) })) });
+    return json(200, {
+      slides: list.map((e) => ({
+        id: e.id,
+        ...links(base, e.id),
+        ...(e.vendor !== undefined ? { vendor: e.vendor, width: e.width, height: e.height, levels: e.levels } : {}),
+        ...(e.error ? { error: e.error } : {}),
+      })),
+    });
   }
   const id = decodeIdentifier(rest[0]!);
-  const { entry, slide } = await ctx.registry.get(id);
   if (rest.length === 1) {
-    const d = slide.describe();
-    return json(200, {
-      id,
-      ...links(base, id),
-      vendor: d.vendor,
-      width: d.width,
-      height: d.height,
-      mppX: d.mppX ?? null,
-      mppY: d.mppY ?? null,
-      objectivePower: d.objectivePower ?? null,
-      levels: d.levels,
-      associated: d.associated.map((a) => ({ ...a, url: `${base}/slides/${encodeIdentifier(id)}/associated/${encodeURIComponent(a.name)}` })),
-      properties: d.properties,
+    return ctx.registry.use(id, async (_entry, slide) => {
+      const d = slide.describe();
+      return json(200, {
+        id,
+        ...links(base, id),
+        vendor: d.vendor,
+        width: d.width,
+        height: d.height,
+        mppX: d.mppX ?? null,
+        mppY: d.mppY ?? null,
+        objectivePower: d.objectivePower ?? null,
+        levels: d.levels,
+        associated: d.associated.map((a) => ({ ...a, url: `${base}/slides/${encodeIdentifier(id)}/associated/${encodeURIComponent(a.name)}` })),
+        properties: d.properties,
+      });
     });
   }
   if (rest.length === 3 && rest[1] === 'associated') {
@@ -56,24 +65,26 @@ export async function slidesHandler(ctx: ServerContext, req: HttpRequest, rest: 
     const q = new URLSearchParams(req.query);
     if (q.get('format') === 'png') format = 'png';
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw badRequest('bad associated image name');
-    if (!slide.associatedSize(name)) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
-    const etag = ctx.images.etag(entry, slide, `assoc\n${name}\n${format}`);
-    const c = ctx.images.conditional(req, etag, {});
-    if ('status' in c) return c as HttpResponse;
-    const key = `${entry.spec.location}\n${etag ?? ''}\nassoc\n${name}\n${format}`;
-    const hit = ctx.images.cache.get(key);
-    const img =
-      hit ??
-      (await ctx.images.flight.run(
-        key,
-        async (sig) => {
-          const r = await ctx.pixels.run({ kind: 'associated', spec: entry.spec, name, format, jpegQuality: 90 }, sig);
-          return { body: r.body, contentType: CONTENT_TYPES[format]!, path: 'transcode' as const };
-        },
-        signal,
-      ));
-    if (!hit && etag) ctx.images.cache.set(key, img);
-    return { status: 200, headers: { ...(c as Record<string, string>), ...CORS, 'Content-Type': img.contentType, 'X-Tile-Path': hit ? 'cache' : 'transcode' }, body: img.body };
+    return ctx.registry.use(id, async (entry, slide) => {
+      if (!slide.associatedSize(name)) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
+      const etag = ctx.images.etag(entry, slide, `assoc\n${name}\n${format}`);
+      const c = ctx.images.conditional(req, slide, etag, {});
+      if ('status' in c) return c as HttpResponse;
+      const key = `${entry.spec.location}\n${etag ?? ''}\nassoc\n${name}\n${format}`;
+      const hit = ctx.images.cache.get(key);
+      const img =
+        hit ??
+        (await ctx.images.flight.run(
+          key,
+          async (sig) => {
+            const r = await ctx.pixels.run({ kind: 'associated', spec: jobSpec(entry, slide), name, format, jpegQuality: 90 }, sig);
+            return { body: r.body, contentType: CONTENT_TYPES[format]!, path: 'transcode' as const };
+          },
+          signal,
+        ));
+      if (!hit && etag) ctx.images.cache.set(key, img);
+      return { status: 200, headers: { ...(c as Record<string, string>), ...CORS, 'Content-Type': img.contentType, 'X-Tile-Path': hit ? 'cache' : 'transcode' }, body: img.body };
+    });
   }
   throw new ImageboxError('E_NOT_FOUND', 'no such resource');
 }

@@ -1,21 +1,35 @@
 // A pixel worker thread: opens slides itself from their SourceSpec (its own
-// byte sources and caches), runs jobs through the backend, answers with the
-// encoded bytes (transferred, not copied). Jobs can be cancelled.
+// byte sources and caches, in a bounded SlideCache), runs jobs through the
+// backend, answers with the encoded bytes (transferred, not copied) and its
+// memory. A job pinned to a version of a slide (spec.version) never runs on
+// other bytes: a slide opened with another validator fails E_SOURCE_CHANGED,
+// and the older versions of that location are dropped. Jobs can be cancelled.
 import { setMaxListeners } from 'node:events';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { asImageboxError } from '../../errors.js';
+import { ImageboxError, asImageboxError } from '../../errors.js';
 import { newStats, type IoStats } from '../../io/byte-source.js';
+import { kernels } from '../../codecs/kernels-node.js';
 import type { Slide } from '../../slide/slide.js';
 import { openSpec } from '../open-spec.js';
+import type { SourceSpec } from '../registry.js';
+import { SlideCache } from '../slide-cache.js';
 import type { CreateBackend, PixelBackend } from './backend.js';
 import { createBackend as createDefault } from './default-backend.js';
 import { runJob, type PixelJob } from './job.js';
 
+export interface WorkerMemory {
+  /** V8 heap of this thread (used) plus array buffers held outside it. */
+  heapBytes: number;
+  /** Linear memory of the WASM kernels instance. */
+  kernelBytes: number;
+}
+
 export type ToWorker = { type: 'job'; id: number; job: PixelJob } | { type: 'cancel'; id: number };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; id: number; body: Uint8Array; width: number; height: number; io: IoStats }
-  | { type: 'failed'; id: number; code: string; message: string };
+  | { type: 'done'; id: number; body: Uint8Array; width: number; height: number; io: IoStats; memory: WorkerMemory }
+  | { type: 'failed'; id: number; code: string; message: string; io: IoStats; memory: WorkerMemory };
 
 interface WorkerData {
   backendUrl?: string;
@@ -24,16 +38,26 @@ interface WorkerData {
 
 const data = (workerData ?? {}) as WorkerData;
 const port = parentPort!;
-const slides = new Map<string, Promise<Slide>>();
 const running = new Map<number, AbortController>();
-const MAX_SLIDES = data.maxSlides ?? 16;
+/** Kernel memory above this after a job: the instance is renewed (linear memory never shrinks). */
+const KERNEL_RENEW_BYTES = 96 * 1024 * 1024;
 
-/** I/O of this worker's slides so far (closed slides keep counting in `retired`). */
+/** I/O of this worker's closed slides (open ones are summed live). */
 const retired = newStats();
-async function ioStats(): Promise<IoStats> {
+const cache = new SlideCache(data.maxSlides ?? 16, (slide) => {
+  const st = slide.stats();
+  if (!st) return;
+  retired.requests += st.requests;
+  retired.bytesFetched += st.bytesFetched;
+  retired.bytesRequested += st.bytesRequested;
+});
+/** location -> the cache key of the version of it in use. */
+const versions = new Map<string, string>();
+
+function ioStats(): IoStats {
   const sum = { ...retired };
-  for (const r of await Promise.allSettled([...slides.values()])) {
-    const st = r.status === 'fulfilled' ? r.value.stats() : undefined;
+  for (const s of cache.openSlides()) {
+    const st = s.stats();
     if (!st) continue;
     sum.requests += st.requests;
     sum.bytesFetched += st.bytesFetched;
@@ -42,37 +66,42 @@ async function ioStats(): Promise<IoStats> {
   return sum;
 }
 
-function slideOf(job: PixelJob): Promise<Slide> {
-  const key = JSON.stringify(job.spec);
-  let p = slides.get(key);
-  if (p) {
-    slides.delete(key);
-    slides.set(key, p);
-    return p;
+async function memory(): Promise<WorkerMemory> {
+  const h = getHeapStatistics();
+  let kernelBytes = 0;
+  try {
+    const k = await kernels();
+    kernelBytes = k.exports.memory.buffer.byteLength;
+    if (kernelBytes > KERNEL_RENEW_BYTES) {
+      k.renew(); // the big old memory goes with the old instance
+      kernelBytes = k.exports.memory.buffer.byteLength;
+    }
+  } catch {
+    /* a test backend without kernels */
   }
-  p = openSpec(job.spec);
-  slides.set(key, p);
-  p.catch(() => slides.get(key) === p && slides.delete(key));
-  while (slides.size > MAX_SLIDES) {
-    const [k, old] = slides.entries().next().value as [string, Promise<Slide>];
-    slides.delete(k);
-    setTimeout(
-      () =>
-        old
-          .then((s) => {
-            const st = s.stats();
-            if (st) {
-              retired.requests += st.requests;
-              retired.bytesFetched += st.bytesFetched;
-              retired.bytesRequested += st.bytesRequested;
-            }
-            return s.close();
-          })
-          .catch(() => undefined),
-      30_000,
-    ).unref();
+  return { heapBytes: h.used_heap_size + h.external_memory, kernelBytes };
+}
+
+async function withSlide<T>(spec: SourceSpec, fn: (slide: Slide) => Promise<T>): Promise<T> {
+  const key = JSON.stringify(spec);
+  const prev = versions.get(spec.location);
+  if (prev !== undefined && prev !== key && spec.version !== undefined) cache.invalidate(prev); // a newer version arrived
+  versions.set(spec.location, key);
+  const lease = await cache.acquire(key, async () => {
+    const slide = await openSpec(spec);
+    const v = slide.source.validator?.();
+    if (spec.version !== undefined && v !== spec.version) {
+      await slide.close();
+      throw new ImageboxError('E_SOURCE_CHANGED', 'the slide changed between planning and rendering');
+    }
+    slide.source.onChange?.(() => cache.invalidate(key, slide));
+    return slide;
+  });
+  try {
+    return await fn(lease.slide);
+  } finally {
+    lease.release();
   }
-  return p;
 }
 
 async function main(): Promise<void> {
@@ -91,18 +120,16 @@ async function main(): Promise<void> {
     const ac = new AbortController();
     setMaxListeners(0, ac.signal); // one signal is shared by every tile read of a region
     running.set(m.id, ac);
-    slideOf(m.job)
-      .then((slide) => runJob(backend, slide, m.job, ac.signal))
-      .then(async (r) => ({ r, io: await ioStats() }))
+    withSlide(m.job.spec, (slide) => runJob(backend, slide, m.job, ac.signal))
       .then(
-        ({ r, io }) => {
+        async (r) => {
           const body = r.body.byteOffset === 0 && r.body.byteLength === r.body.buffer.byteLength ? r.body : r.body.slice();
-          const msg: FromWorker = { type: 'done', id: m.id, body, width: r.width, height: r.height, io };
+          const msg: FromWorker = { type: 'done', id: m.id, body, width: r.width, height: r.height, io: ioStats(), memory: await memory() };
           port.postMessage(msg, [body.buffer as ArrayBuffer]);
         },
-        (e: unknown) => {
+        async (e: unknown) => {
           const err = asImageboxError(e);
-          const msg: FromWorker = { type: 'failed', id: m.id, code: err.code, message: err.message };
+          const msg: FromWorker = { type: 'failed', id: m.id, code: err.code, message: err.message, io: ioStats(), memory: await memory() };
           port.postMessage(msg);
         },
       )
@@ -113,6 +140,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const err = asImageboxError(e);
-  port.postMessage({ type: 'failed', id: -1, code: err.code, message: `worker start-up: ${err.message}` } satisfies FromWorker);
+  port.postMessage({ type: 'failed', id: -1, code: err.code, message: `worker start-up: ${err.message}`, io: newStats(), memory: { heapBytes: 0, kernelBytes: 0 } } satisfies FromWorker);
   process.exit(1);
 });
