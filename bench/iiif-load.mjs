@@ -60,13 +60,15 @@ const row = (name, r, extra = {}) => ({
   ...extra,
 });
 const rows = [];
+let memory;
 
-// --- imagebox -------------------------------------------------------------------
-{
+// --- imagebox: with the front door (the default) and --direct -------------------
+for (const direct of [false, true]) {
   const port = opt.port;
-  const server = spawn('node', ['dist/cli.js', 'serve', '--port', port, '--host', '127.0.0.1', '--slides', path.dirname(svs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = ['dist/cli.js', 'serve', '--port', port, '--host', '127.0.0.1', '--slides', path.dirname(svs), ...(direct ? ['--direct'] : [])];
+  const server = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
-    server.stdout.on('data', (d) => String(d).includes('serving on') && resolve());
+    server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());
     server.on('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
   const id = encodeURIComponent(path.basename(svs));
@@ -82,9 +84,21 @@ const rows = [];
     const after = await metrics();
     const pt = after.passthrough - before.passthrough;
     const all = pt + (after.transcode - before.transcode) + (after.cache - before.cache);
-    rows.push(row('imagebox (SVS, IIIF 3)', r, { passthroughShare: all ? +(pt / all).toFixed(3) : undefined, rssMb: rssMb(server.pid) }));
+    rows.push(row(`imagebox (SVS, IIIF 3${direct ? ', --direct' : ''})`, r, { passthroughShare: all ? +(pt / all).toFixed(3) : undefined, rssMb: rssMb(server.pid) }));
+    if (!direct) {
+      // memory after a big request: full/max (16 Mpx out) read band by band; RSS before, right after, 20 s later
+      const idle = rssMb(server.pid);
+      const t0 = performance.now();
+      const big = await fetch(`${base}/full/max/0/default.jpg`);
+      await big.arrayBuffer();
+      const ms = Math.round(performance.now() - t0);
+      const after = rssMb(server.pid);
+      await new Promise((res) => setTimeout(res, 20_000));
+      memory = { request: 'full/max', status: big.status, ms, rssIdleMb: idle, rssAfterMb: after, rssAfter20sMb: rssMb(server.pid) };
+    }
   } finally {
     server.kill('SIGTERM');
+    await new Promise((res) => server.once('exit', res));
   }
 }
 
@@ -121,11 +135,14 @@ else {
   }
 }
 
-console.log(JSON.stringify({ label: opt.label, svs: opt.svs, clients: +opt.clients, requests: +opt.requests, rows }, null, 2));
+console.log(JSON.stringify({ label: opt.label, svs: opt.svs, clients: +opt.clients, requests: +opt.requests, rows, memory }, null, 2));
 console.log('\n| server | tiles/s | p50 ms | p99 ms | errors | passthrough | RSS MB |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(`| ${r.name} | ${r.tilesPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.passthroughShare ?? '-'} | ${r.rssMb ?? '-'} |`);
+if (memory) console.log(`memory: ${memory.request} ${memory.status} in ${memory.ms} ms; RSS ${memory.rssIdleMb} MB idle -> ${memory.rssAfterMb} MB after -> ${memory.rssAfter20sMb} MB 20 s later`);
 const ours = rows[0];
+const direct = rows.find((r) => r.name.includes('--direct'));
+if (direct) console.log(`front door / --direct: ${(ours.tilesPerSec / direct.tilesPerSec).toFixed(2)}x tiles/s`);
 const iip = rows.find((r) => r.name.startsWith('IIPImage'));
 const floor = rows.find((r) => r.name.startsWith('nginx'));
 if (iip) console.log(`imagebox / IIPImage: ${(ours.tilesPerSec / iip.tilesPerSec).toFixed(2)}x tiles/s, p50 ${ours.p50} vs ${iip.p50} ms`);

@@ -34,6 +34,8 @@ export interface HttpSourceOptions {
   retryBaseMs?: number;
   /** An origin that ignores Range is read whole if smaller than this (default 32 MiB), else E_RANGE_UNSUPPORTED. */
   wholeFileMaxBytes?: number;
+  /** After an origin ignored Range on a big file, reads fail fast for this long, then it is asked again (default 60 s). */
+  rangeRefusalMs?: number;
   /** Try multi-range requests (default true). */
   multiRange?: boolean;
   /** Most ranges in one multi-range request (default 64); more are split over parallel requests. */
@@ -127,6 +129,7 @@ export class HttpSource implements ByteSource {
       | 'multiRange'
       | 'maxRangesPerRequest'
       | 'allowCrossOriginRedirects'
+      | 'rangeRefusalMs'
     >
   >;
   private readonly allow: ((url: URL) => boolean) | undefined;
@@ -140,8 +143,9 @@ export class HttpSource implements ByteSource {
   private multiOk: boolean | undefined;
   private partsCap: number;
   private whole: Uint8Array | undefined;
-  /** The origin ignored Range on a file too big to hold: every read fails fast. */
+  /** The origin ignored Range on a file too big to hold: reads fail fast until refusedAt + rangeRefusalMs. */
   private rangeRefused: ImageboxError | undefined;
+  private refusedAt = 0;
   /** The first read, while we do not know whether the origin honours Range: others wait for it. */
   private probe: Promise<unknown> | undefined;
 
@@ -178,6 +182,7 @@ export class HttpSource implements ByteSource {
       multiRange: options.multiRange ?? true,
       maxRangesPerRequest: Math.max(1, options.maxRangesPerRequest ?? 64),
       allowCrossOriginRedirects: options.allowCrossOriginRedirects ?? false,
+      rangeRefusalMs: options.rangeRefusalMs ?? 60_000,
     };
     this.partsCap = this.opts.maxRangesPerRequest;
     if (options.onChange) this.listeners.add(options.onChange);
@@ -320,7 +325,10 @@ export class HttpSource implements ByteSource {
     }
     if (signal?.aborted) throw aborted();
     if (this.whole) return this.fromWhole(ranges);
-    if (this.rangeRefused) throw this.rangeRefused;
+    if (this.rangeRefused) {
+      if (Date.now() - this.refusedAt < this.opts.rangeRefusalMs) throw this.rangeRefused;
+      this.rangeRefused = undefined; // ask again: the origin may have been fixed
+    }
     if (!this.rangeOk) {
       const p = this.fetchPieces(ranges, signal);
       this.probe = p;
@@ -660,6 +668,7 @@ export class HttpSource implements ByteSource {
     const refuse = (): Answer => {
       res.abort();
       if (wasMulti) return { kind: 'multi-refused' };
+      this.refusedAt = Date.now();
       this.rangeRefused = new ImageboxError(
         'E_RANGE_UNSUPPORTED',
         `${this.where}: the origin ignores Range and the file is too big to read whole`,

@@ -48,6 +48,12 @@ interface Waiter {
   done: boolean;
   /** Called when this waiter's caller aborted. */
   abandon?: () => void;
+  /**
+   * It joined a span someone else asked for (single flight). If that span fails
+   * (a bulk background load, say), the waiter asks again for its own range, once,
+   * instead of inheriting a failure of a request it never made.
+   */
+  joined?: boolean;
 }
 
 interface Flight {
@@ -280,15 +286,20 @@ export class RangeScheduler implements ByteSource {
       if (flight) {
         // Single flight: wait for the span already on its way.
         w.abandon = flight.abandon;
+        w.joined = true;
         flight.group.waiters.push(w);
         return;
       }
-      this.queue.push(w);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
-      }
+      this.enqueue(w);
     });
+  }
+
+  private enqueue(w: Waiter): void {
+    this.queue.push(w);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
   }
 
   /** Sort and merge items into groups: overlapping or within gap, spans bounded. */
@@ -370,6 +381,11 @@ export class RangeScheduler implements ByteSource {
       } else {
         for (const w of d.g.waiters) {
           if (w.done) continue;
+          if (w.joined && !isImageboxError(result.error, 'E_SOURCE_CHANGED') && !isImageboxError(result.error, 'E_ABORTED')) {
+            w.joined = false; // once
+            this.enqueue(w);
+            continue;
+          }
           w.done = true;
           w.reject(result.error);
         }

@@ -132,7 +132,8 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
         res = await dispatch(req, signal);
       } catch (e) {
         res = errorResponse(e);
-        if (res.status >= 500 && res.status !== 502 && res.status !== 503 && res.status !== 504) o.onError?.(e, req);
+        // only the server's own faults are logged (an origin's failure, a busy pool or a client's mistake is not)
+        if (res.status === 500) o.onError?.(e, req);
       }
       metrics.observe(route(req.path), res.status, (performance.now() - t0) / 1000);
       return res;

@@ -72,6 +72,8 @@ export interface RegistryOptions {
   revalidateLocalMs?: number | undefined;
   /** How often (ms) a remote slide is checked (one 1-byte conditional request); default 30 000. */
   revalidateRemoteMs?: number | undefined;
+  /** How long (ms) one walk of the slide directory answers /slides; default 5000. */
+  listingTtlMs?: number | undefined;
   env?: Record<string, string | undefined> | undefined;
   /** How a spec becomes a Slide (default: openByteSource + openSlide). */
   open?: ((spec: SourceSpec) => Promise<Slide>) | undefined;
@@ -141,7 +143,9 @@ export class SlideRegistry {
       }
     }
     this.open = options.open ?? openSpec;
-    this.listing = options.slidesDir ? new SlideListing(() => this.root(), (path) => this.open({ location: path })) : undefined;
+    this.listing = options.slidesDir
+      ? new SlideListing(() => this.root(), (path) => this.open({ location: path }), options.listingTtlMs ?? 5000)
+      : undefined;
   }
 
   /** Called with the entry of every slide found changed (caches derived from it drop their entries). */

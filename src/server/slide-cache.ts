@@ -41,6 +41,7 @@ export class SlideCache {
     if (e) {
       this.entries.delete(key);
       this.entries.set(key, e);
+      e.users++;
     } else {
       const entry: Entry = { key, promise: open(), slide: undefined, users: 0, retired: false, closed: false, checkedAt: Date.now() };
       entry.promise.then(
@@ -55,11 +56,11 @@ export class SlideCache {
         },
       );
       this.entries.set(key, entry);
+      entry.users++; // before evicting: the slide being opened is never the victim
       e = entry;
       this.evict();
     }
     const entry = e;
-    entry.users++;
     let slide: Slide;
     try {
       slide = await entry.promise;

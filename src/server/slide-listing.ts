@@ -13,7 +13,6 @@ import type { Slide } from '../slide/slide.js';
 export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.btf', '.tf8'];
 const MAX_SCAN_FILES = 10_000;
 const MAX_SCAN_DEPTH = 8;
-const WALK_TTL_MS = 5000;
 const PROBES_AT_ONCE = 4;
 
 export interface ListedSlide {
@@ -40,11 +39,12 @@ export class SlideListing {
   constructor(
     private readonly root: () => Promise<string>,
     private readonly open: (path: string) => Promise<Slide>,
+    private readonly ttlMs: number,
   ) {}
 
   async list(): Promise<ListedSlide[]> {
     const root = await this.root();
-    if (!this.walk || Date.now() - this.walk.at > WALK_TTL_MS) {
+    if (!this.walk || Date.now() - this.walk.at > this.ttlMs) {
       const files = scan(root);
       this.walk = { at: Date.now(), files };
       files.catch(() => (this.walk = undefined));

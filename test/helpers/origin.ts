@@ -53,6 +53,10 @@ export interface Faults {
   noEtag?: boolean;
   /** Ignore If-Range (answer 206 even when the validator no longer matches). */
   ignoreIfRange?: boolean;
+  /** Multipart parts each one byte short at the end: they cover none of the asked ranges. */
+  shortParts?: boolean;
+  /** Range requests asking for more than this many bytes in all get 500 (big array loads fail, small reads work). */
+  failLongerThan?: number;
 }
 
 export interface LoggedRequest {
@@ -272,6 +276,10 @@ export class Origin {
       return;
     }
     let ranges = parsed;
+    if (f.failLongerThan !== undefined && ranges.reduce((n, r) => n + r.end - r.start + 1, 0) > f.failLongerThan) {
+      this.send(res, entry, 500, { 'content-length': 0 });
+      return;
+    }
     if (f.coalesce) {
       const sorted = [...ranges].sort((a, b) => a.start - b.start);
       ranges = [];
@@ -313,6 +321,7 @@ export class Origin {
     if (f.partialMultipart) ranges = ranges.slice(0, 1);
     if (f.maxParts) ranges = ranges.slice(0, f.maxParts);
     if (f.reverseParts) ranges = [...ranges].reverse();
+    if (f.shortParts) ranges = ranges.map((r) => ({ start: r.start, end: Math.max(r.start, r.end - 1) }));
     const boundary = 'IMAGEBOX_TEST_' + (1000 + this.requests);
     const enc = new TextEncoder();
     const pieces: Uint8Array[] = [];

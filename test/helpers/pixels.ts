@@ -45,3 +45,23 @@ export function colourError(a: Uint8Array, aChannels: number, b: Uint8Array, bCh
   }
   return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n * 3) / se), maxDiff };
 }
+
+/** Area-average (exact coverage, alpha-weighted) downscale in plain JS: an independent reference for the kernel. */
+export function areaRef(src: RGBA, dw: number, dh: number): Uint8Array {
+  const sx = src.width / dw, sy = src.height / dh;
+  const out = new Uint8Array(dw * dh * 4);
+  for (let oy = 0; oy < dh; oy++) for (let ox = 0; ox < dw; ox++) {
+    const x0 = ox * sx, x1 = Math.min((ox + 1) * sx, src.width), y0 = oy * sy, y1 = Math.min((oy + 1) * sy, src.height);
+    const s = [0, 0, 0, 0];
+    for (let j = Math.floor(y0); j < Math.min(Math.ceil(y1), src.height); j++) for (let i = Math.floor(x0); i < Math.min(Math.ceil(x1), src.width); i++) {
+      const w = (Math.min(i + 1, x1) - Math.max(i, x0)) * (Math.min(j + 1, y1) - Math.max(j, y0));
+      const p = (j * src.width + i) * 4, a = src.data[p + 3]!;
+      for (let c = 0; c < 3; c++) s[c]! += w * a * src.data[p + c]!;
+      s[3]! += w * a;
+    }
+    const o = (oy * dw + ox) * 4;
+    if (s[3]! > 0) for (let c = 0; c < 3; c++) out[o + c] = Math.round(s[c]! / s[3]!);
+    out[o + 3] = s[3]! > 0 ? Math.round(s[3]! / ((x1 - x0) * (y1 - y0))) : 0;
+  }
+  return out;
+}

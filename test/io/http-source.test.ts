@@ -53,6 +53,51 @@ async function errorOf(p: Promise<unknown>): Promise<ImageboxError> {
 
 const slice = (buf: Uint8Array, offset: number, length: number): Uint8Array => buf.subarray(offset, offset + length);
 
+describe('HttpSource: answers that must not loop or hang (issue 7 item 14)', () => {
+  it('multipart parts that cover none of the asked ranges: E_ORIGIN after one request, not the same batch for ever', async () => {
+    origin.faults = { shortParts: true };
+    const src = source();
+    const e = await errorOf(src.read([{ offset: 100, length: 10 }, { offset: 100_000, length: 10 }]));
+    expect(e.code).toBe('E_ORIGIN');
+    expect(e.message).toMatch(/covers none of the 2 ranges/);
+    expect(origin.requests).toBe(1);
+  });
+  it('a read waiting behind the first (range-probing) read gives up when its signal fires', async () => {
+    origin.faults = { delayMs: 2000 };
+    const src = source();
+    const first = src.read([{ offset: 0, length: 10 }]).catch(() => undefined);
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const second = src.read([{ offset: 50, length: 10 }], ac.signal);
+    setTimeout(() => ac.abort(), 50);
+    expect((await errorOf(second)).code).toBe('E_ABORTED');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    origin.faults = {};
+    await first;
+  });
+  it('an origin that ignored Range on a big file is asked again once the refusal has aged', async () => {
+    origin.faults = { noRange: true };
+    const src = source('/big.bin', { wholeFileMaxBytes: 1 * MiB, rangeRefusalMs: 100 });
+    expect((await errorOf(src.read([{ offset: 0, length: 10 }]))).code).toBe('E_RANGE_UNSUPPORTED');
+    expect((await errorOf(src.read([{ offset: 0, length: 10 }]))).code).toBe('E_RANGE_UNSUPPORTED');
+    expect(origin.requests).toBe(1); // the second failed fast
+    origin.faults = {};
+    await new Promise((r) => setTimeout(r, 150));
+    const [a] = await src.read([{ offset: 5, length: 10 }]);
+    expectBytes(a, slice(BIG, 5, 10));
+  });
+  it('a redirect target with credentials is refused, even where allow() admits the same URL without them (issue 7 item 11)', async () => {
+    origin.faults = { redirects: { '/small.bin': `http://user:pw@127.0.0.1:${new URL(origin.base).port}/other.bin` } };
+    origin.put('/other.bin', SMALL);
+    const allow = (u: URL): boolean => u.origin === new URL(origin.base).origin && !u.username && !u.password;
+    const src = source('/small.bin', { allow });
+    const e = await errorOf(src.read([{ offset: 0, length: 10 }]));
+    expect(e.code).toBe('E_FORBIDDEN');
+    expect(e.message).toMatch(/credentials/);
+    expect(origin.log.map((l) => l.path)).toEqual(['/small.bin']); // the target was never asked
+  });
+});
+
 describe('HttpSource: ranges', () => {
   it('reads one range byte-exact with one request, learns size and validator', async () => {
     const src = source();

@@ -269,3 +269,37 @@ describe('RangeScheduler over a FileSource', () => {
 async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
 }
+
+describe('RangeScheduler: an inner source that answers wrongly (issue 7 item 17)', () => {
+  /** A ByteSource that answers too few buffers, or buffers of the wrong length. */
+  class Lying {
+    readonly id = 'lying';
+    constructor(private readonly mode: 'fewer' | 'short') {}
+    async size(): Promise<number> {
+      return DATA.length;
+    }
+    async read(ranges: { offset: number; length: number }[]): Promise<Uint8Array[]> {
+      const out = ranges.map((r) => DATA.slice(r.offset, r.offset + r.length));
+      if (this.mode === 'fewer') return out.slice(0, 1);
+      return out.map((b) => b.subarray(0, b.length - 1));
+    }
+  }
+  for (const mode of ['fewer', 'short'] as const)
+    it(`${mode} answers: every waiter gets E_ORIGIN (none hangs, none gets a wrong slice, nothing cached)`, async () => {
+      const rs = new RangeScheduler(new Lying(mode), { gapBytes: 0 });
+      const reads = [rs.read([{ offset: 0, length: 100 }]), rs.read([{ offset: 1 * MiB, length: 100 }])];
+      const settled = await Promise.race([
+        Promise.allSettled(reads),
+        new Promise<'hung'>((r) => setTimeout(() => r('hung'), 2000)),
+      ]);
+      expect(settled).not.toBe('hung');
+      const results = settled as PromiseSettledResult<Uint8Array[]>[];
+      if (mode === 'fewer') {
+        expect(results[0]!.status).toBe('fulfilled'); // the one it did answer, whole
+        expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'E_ORIGIN' } });
+      } else {
+        for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'E_ORIGIN' } });
+      }
+      expect(rs.stats().cacheBytes).toBe(mode === 'fewer' ? 100 : 0);
+    });
+});

@@ -303,7 +303,7 @@ describe('Deflate via DecompressionStream', () => {
       expect(cut.data.length).toBe(100);
     }
   });
-  it('damaged streams are E_CORRUPT_TILE (seeded mutations)', async () => {
+  it('damaged streams are E_CORRUPT_TILE, or decode to the full tile (seeded mutations); cut streams always E_CORRUPT_TILE', async () => {
     const { bytes, meta } = fixture('boxes-deflate-L3-c0r0');
     const r = rng(77);
     let corrupt = 0;
@@ -314,11 +314,14 @@ describe('Deflate via DecompressionStream', () => {
         const out = await decodeDeflateTile(k, m, meta);
         expect(out.length).toBe(meta.width * meta.height * 3);
       } catch (e) {
-        expect(e).toBeInstanceOf(ImageboxError);
+        expect(e).toMatchObject({ code: 'E_CORRUPT_TILE' });
         corrupt++;
       }
     }
     expect(corrupt).toBeGreaterThan(0);
+    for (const cut of [2, 10, Math.floor(bytes.length / 3), bytes.length - 8]) {
+      await expect(decodeDeflateTile(k, bytes.slice(0, cut), meta), `cut at ${cut}`).rejects.toMatchObject({ code: 'E_CORRUPT_TILE' });
+    }
   });
 });
 

@@ -1,28 +1,28 @@
 // A real client: headless chromium opens the server's page (slide list with
 // IIIF thumbnails) and decodes a passthrough tile of an RGB-coded Aperio
 // slide: the colours must match OpenSlide's (the APP14 marker at work).
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedServer } from '../../src/server/serve.js';
+import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { FIXTURES, psnr, ROOT, start } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let s: StartedServer;
 let browser: Browser;
 
 beforeAll(async () => {
+  if (!haveChromium) return;
   s = await start({ webDir: `${ROOT}web` });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await s?.close();
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('chromium', () => {
+describe.skipIf(!haveChromium)('chromium', () => {
   it('the slide page lists slides; thumbnails of the Aperio slides (JPEG and JPEG 2000) return 200', async () => {
     const page = await browser.newPage();
     const statuses = new Map<string, number>();

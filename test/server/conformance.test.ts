@@ -37,6 +37,7 @@ const ID = 'aperio-jpeg.svs'; // 8000 x 6000, levels 1, 4, 16
 const I3 = `/iiif/3/${ID}`;
 const I2 = `/iiif/2/${ID}`;
 const R = '1000,1000,800,600'; // a small region for the size forms
+const TISSUE = '4000,3000,800,600'; // a region with stain on it (R is background)
 
 // The whole suite twice: the slide as a local file, and the same slide behind
 // a range-capable HTTP origin on 127.0.0.1 (configured id, same name).
@@ -56,8 +57,14 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
     await origin?.stop();
   });
   it(`serves ${ID} from ${mode === 'remote' ? 'the HTTP origin' : 'the file'}`, async () => {
-    await get(`${I3}/info.json`);
-    if (origin) expect(origin.requests).toBeGreaterThan(0);
+    expect((await get(`${I3}/info.json`)).status).toBe(200);
+    const open = s.box.context.registry.openSlides().map((x) => x.source.id);
+    if (origin) {
+      expect(origin.requests).toBeGreaterThan(0);
+      expect(open).toContain(origin.url('/wsi/aperio-jpeg.svs'));
+    } else {
+      expect(open).toContain(`file:${FIXTURES}/${ID}`);
+    }
   });
 
   describe('IIIF 3.0 info.json', () => {
@@ -227,17 +234,38 @@ for (const mode of ['local', 'remote'] as const) describe(`${mode} slide`, () =>
   });
 
   describe('IIIF 3.0 quality and format', () => {
-    it('gray: R = G = B', async () => {
-      const g = await raw((await get(`${I3}/${R}/100,/0/gray.png`)).body);
-      for (let i = 0; i < g.data.length; i += g.channels) {
-        if (g.channels >= 3) expect(g.data[i] === g.data[i + 1] && g.data[i] === g.data[i + 2]).toBe(true);
-      }
+    /** ITU-R 601 luma of the colour image, pixel by pixel. */
+    const luma = async (): Promise<number[]> => {
+      const c = await raw((await get(`${I3}/${TISSUE}/100,/0/default.png`)).body);
+      const out: number[] = [];
+      for (let i = 0; i < c.data.length; i += c.channels) out.push(0.299 * c.data[i]! + 0.587 * c.data[i + 1]! + 0.114 * c.data[i + 2]!);
+      return out;
+    };
+    it('gray: one grey channel, the luma of the colour image (within rounding)', async () => {
+      const r = await get(`${I3}/${TISSUE}/100,/0/gray.png`);
+      expect((await sharp(r.body).metadata()).channels).toBe(1);
+      const g = await raw(r.body);
+      const y = await luma();
+      expect(g.data.length / g.channels).toBe(y.length);
+      let worst = 0;
+      for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(g.data[i * g.channels]! - y[i]!));
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(new Set(g.data).size).toBeGreaterThan(20); // a picture, not a flat grey
     });
-    it('bitonal: only black and white', async () => {
-      const b = await raw((await get(`${I3}/${R}/100,/0/bitonal.png`)).body);
-      const values = new Set<number>();
-      for (let i = 0; i < b.data.length; i += b.channels) values.add(b.data[i]!);
-      expect([...values].every((v) => v === 0 || v === 255)).toBe(true);
+    it('bitonal: black and white only, white exactly where the luma is >= 128 (both present)', async () => {
+      const b = await raw((await get(`${I3}/${TISSUE}/100,/0/bitonal.png`)).body);
+      const y = await luma();
+      let white = 0;
+      let agree = 0;
+      for (let i = 0; i < y.length; i++) {
+        const v = b.data[i * b.channels]!;
+        expect(v === 0 || v === 255).toBe(true);
+        if (v === 255) white++;
+        if ((v === 255) === (y[i]! >= 128)) agree++;
+      }
+      expect(white).toBeGreaterThan(0);
+      expect(white).toBeLessThan(y.length);
+      expect(agree / y.length).toBeGreaterThan(0.995); // only pixels within rounding of 128 may disagree
     });
     it('color and default are images; gray jpg is a JPEG', async () => {
       for (const q of ['color', 'default', 'gray', 'bitonal']) {

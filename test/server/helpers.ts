@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { startServer, type ServeOptions, type StartedServer } from '../../src/server/serve.js';
+import type { PoolOptions } from '../../src/server/pixels/pool.js';
 import { colourError } from '../helpers/pixels.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,13 +55,14 @@ export function workerUrl(): Promise<URL> {
   return bundle(`${ROOT}src/server/pixels/worker.ts`, 'worker');
 }
 
-export async function start(o: Partial<ServeOptions> & { backend?: string } = {}): Promise<StartedServer> {
+export async function start(o: Partial<Omit<ServeOptions, 'pixels'>> & { backend?: string; pixels?: PoolOptions } = {}): Promise<StartedServer> {
   const w = await workerUrl();
   const backendUrl = o.backend ? (await bundle(o.backend, o.backend.replace(/.*\//, '').replace(/\.ts$/, ''))).href : undefined;
   return startServer({
     registry: { slidesDir: FIXTURES },
-    pixels: { workerUrl: w, backendUrl, size: 2 },
     ...o,
+    // the worker is always the one bundled from src/ (dist/ may be stale in a test run)
+    pixels: { size: 2, ...o.pixels, workerUrl: w, backendUrl },
     host: '127.0.0.1',
     port: 0,
   });

@@ -73,6 +73,52 @@ describe('PixelPool', () => {
   });
 });
 
+describe('PixelPool: a job that cannot be interrupted keeps its slot; a stuck worker is replaced', () => {
+  let pool: PixelPool;
+  beforeAll(async () => {
+    pool = new PixelPool({
+      workerUrl: await workerUrl(),
+      backendUrl: (await bundle(BACKEND, 'test-backend')).href,
+      size: 1,
+      perWorker: 1,
+      timeoutMs: 1000,
+      stuckGraceMs: 300,
+    });
+    await pool.run(job(0)); // the worker is up
+  });
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  it('cancel answers the caller at once, but the next job waits until the kernel has returned (never 2 jobs in a 1-job worker)', async () => {
+    const ac = new AbortController();
+    const busy = pool.run(job(777), ac.signal);
+    for (let i = 0; i < 1000 && pool.stats().running === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    const t0 = performance.now();
+    ac.abort();
+    expect(await status(busy)).toBe(499);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(pool.stats().running).toBe(1); // the kernel still runs: its slot is taken
+    const next = pool.run(job(0));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pool.stats()).toMatchObject({ running: 1, queued: 1 });
+    const r = await next;
+    expect(r.body.length).toBeGreaterThan(0);
+    expect(performance.now() - t0).toBeGreaterThan(250); // it waited for the 400 ms kernel
+  });
+
+  it('a job past its time limit is 504; its worker, still stuck after the grace, is terminated and replaced', async () => {
+    const t0 = performance.now();
+    expect(await status(pool.run(job(888)))).toBe(504);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    for (let i = 0; i < 500 && pool.stats().stuck === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pool.stats().stuck).toBe(1);
+    const r = await pool.run(job(0)); // the replacement serves
+    expect(r.body.length).toBeGreaterThan(0);
+    expect(pool.stats().workers).toBe(1);
+  });
+});
+
 describe('server with an injected backend', () => {
   let s: StartedServer;
   beforeAll(async () => {

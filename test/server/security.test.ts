@@ -139,6 +139,19 @@ describe('remote slides: only under --allow prefixes', () => {
       origin.faults = {};
     }
   });
+  it('a redirect to http://user:pw@<the allowed host>/... gets every check a direct URL gets: 403, as the URL itself is', async () => {
+    const withCreds = origin.url('/slides/a.svs').replace('http://', 'http://user:pw@');
+    expect((await get(`/iiif/3/${encodeRemoteId(withCreds)}/info.json`)).status).toBe(403);
+    origin.faults = { redirects: { '/slides/creds.svs': withCreds } };
+    try {
+      origin.resetCounters();
+      const r = await get(`/iiif/3/${encodeRemoteId(origin.url('/slides/creds.svs'))}/info.json`);
+      expect(r.status).toBe(403);
+      expect(origin.log.map((l) => l.path)).toEqual(['/slides/creds.svs']); // the target was not fetched
+    } finally {
+      origin.faults = {};
+    }
+  });
   it('configured remote slides send their headers with ${ENV} secrets', async () => {
     origin.resetCounters();
     const r = await get('/iiif/3/configured-remote/info.json');

@@ -1,6 +1,8 @@
 // A pixel backend for tests (bundled into the worker by helpers.ts): renders a
 // solid colour chosen by the region, encodes with sharp, and for regions at
-// x = 666 waits until the job is cancelled (to test aborts and the queue).
+// x = 666 waits until the job is cancelled (to test aborts and the queue); at
+// x = 777 it computes for 400 ms without yielding (a WASM kernel cannot be
+// interrupted either); at x = 888 it never returns (a kernel that hangs).
 import sharp from 'sharp';
 import type { PixelBackend } from '../../src/server/pixels/backend.js';
 import type { RGBA } from '../../src/contracts/pixels.js';
@@ -16,6 +18,18 @@ export async function createBackend(): Promise<PixelBackend> {
   return {
     renderer: {
       async region(_slide, level, x0, _y0, _w, _h, outW, outH, signal) {
+        if (x0 === 777) {
+          const until = Date.now() + 400;
+          while (Date.now() < until) {
+            /* deaf to cancellation, as a running kernel is */
+          }
+          return solid(outW, outH, 77, 77, 77);
+        }
+        if (x0 === 888) {
+          for (;;) {
+            /* hung */
+          }
+        }
         if (x0 === 666) {
           await new Promise<void>((resolve) => {
             if (signal?.aborted) resolve();

@@ -2,11 +2,11 @@
 // OpenSlide 3.4.1, or by libvips where OpenSlide cannot read the file): every
 // reference region of every copied fixture.
 //
-// Tolerance: PSNR >= 40 dB and max abs channel difference <= 16. JPEG decoders
-// may round the IDCT and the colour conversion differently from libjpeg-turbo
-// (OpenSlide's decoder), JPEG 2000 decoders may differ by one step in YCbCr
-// rounding, and off-grid locations are resampled (OpenSlide: cairo bilinear);
-// beyond that a difference is a bug. Where the manifest marks an OpenSlide render
+// Tolerance: bit-exact, except where a difference is explained below, and
+// there the bar is just above what is measured (`npm test` prints every
+// comparison: "REF file name: PSNR, max diff"). Our JPEG decoder is bit-exact
+// with libjpeg-turbo (OpenSlide's decoder), so JPEG, LZW and Deflate regions on
+// the level grid must be identical. Where the manifest marks an OpenSlide render
 // `suspect` (libtiff 4.5's scrambled TIFFRGBAImage rows), the independent decode
 // (`_independent.png`) is the reference, as the fixtures README says.
 import { existsSync } from 'node:fs';
@@ -17,8 +17,33 @@ import type { RGBA } from '../../src/contracts/pixels.js';
 import { fixturePath, presentFixtures, WSI_DIR, type ManifestReference } from '../helpers/fixtures.js';
 import { compare, loadPng } from '../helpers/pixels.js';
 
-const MIN_PSNR = 40;
-const MAX_DIFF = 16;
+/** Where we are not bit-exact with the reference, why, and the measured bound (the bar). */
+const KNOWN: { match: RegExp; maxDiff: number; minPsnr: number; why: string }[] = [
+  {
+    match: /^aperio-jp2k-33003\.svs L/,
+    maxDiff: 1,
+    minPsnr: 52.5, // measured 52.6-61.9 dB, max diff 1
+    why: 'YCbCr JPEG 2000: OpenJPEG turns sYCC into RGB itself, OpenSlide converts the decoded Y, Cb, Cr: one step of rounding',
+  },
+  {
+    match: /^aperio-missing-tiles\.svs L1_/,
+    maxDiff: 1,
+    minPsnr: 58, // measured 58.4-60.2 dB, max diff 1
+    why: 'level 1 tiles that concatenate a missing tile are re-rendered from level 0: our area average against cairo\'s downscale, one step',
+  },
+  {
+    match: /^openslide\/boxes\.tiff L2_/,
+    maxDiff: 2,
+    minPsnr: 58, // measured 58.3 dB, max diff 2
+    why: 'level 2 has downsample 4.016: a level-0 location is off its grid, so the region is shifted by a sub-pixel (bilinear, as cairo) and rounds differently',
+  },
+  {
+    match: / get_thumbnail_/,
+    maxDiff: 28,
+    minPsnr: 40.5, // measured 40.8-49.9 dB (or exact), max diff 27
+    why: 'get_thumbnail is resampled by PIL (its antialias filter) there and by an area average here: the same picture, not the same pixels',
+  },
+];
 
 function referencePng(r: ManifestReference): string {
   return WSI_DIR + (r.suspect ? r.png.replace(/\.png$/, '_independent.png') : r.png);
@@ -55,18 +80,16 @@ for (const f of presentFixtures()) {
     afterAll(() => slide?.close());
 
     for (const r of refs) {
-      // get_thumbnail is resampled (PIL's antialias filter there, area average here):
-      // the same picture, not the same pixels, so its bounds are looser.
-      const resampled = r.call.startsWith('get_thumbnail');
-      it(`${r.name} (${r.call})`, async () => {
+      const known = KNOWN.find((k) => k.match.test(`${f.file} ${r.name}`));
+      it(`${r.name} (${r.call}): ${known ? `max diff <= ${known.maxDiff}, PSNR >= ${known.minPsnr} dB` : 'bit-exact'}`, async () => {
         const ours = await render(slide, r);
         expect(ours, `no renderer for ${r.call}`).toBeDefined();
         const ref = await loadPng(referencePng(r));
         expect([ours!.width, ours!.height]).toEqual([ref.width, ref.height]);
         const { psnr, maxDiff } = compare(ours!, ref, r.call === 'read_region');
-        if (resampled) console.log(`${f.file} ${r.name}: PSNR ${psnr.toFixed(1)} dB, max diff ${maxDiff}`);
-        expect(psnr, `PSNR of ${r.name}`).toBeGreaterThanOrEqual(resampled ? 35 : MIN_PSNR);
-        expect(maxDiff, `max abs difference of ${r.name}`).toBeLessThanOrEqual(resampled ? 48 : MAX_DIFF);
+        console.log(`REF ${f.file} ${r.name}: PSNR ${psnr.toFixed(1)} dB, max diff ${maxDiff}`);
+        expect(maxDiff, `max abs difference of ${r.name}${known ? ` (${known.why})` : ''}`).toBeLessThanOrEqual(known?.maxDiff ?? 0);
+        if (known) expect(psnr, `PSNR of ${r.name}`).toBeGreaterThanOrEqual(known.minPsnr);
       });
     }
   });

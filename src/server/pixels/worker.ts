@@ -21,8 +21,10 @@ import { runJob, type PixelJob } from './job.js';
 export interface WorkerMemory {
   /** V8 heap of this thread (used) plus array buffers held outside it. */
   heapBytes: number;
-  /** Linear memory of the WASM kernels instance. */
+  /** Linear memory of the WASM kernels instance now (after a renewal). */
   kernelBytes: number;
+  /** Linear memory the kernels had grown to by the end of the job (before any renewal). */
+  kernelPeakBytes: number;
 }
 
 export type ToWorker = { type: 'job'; id: number; job: PixelJob } | { type: 'cancel'; id: number };
@@ -69,9 +71,10 @@ function ioStats(): IoStats {
 async function memory(): Promise<WorkerMemory> {
   const h = getHeapStatistics();
   let kernelBytes = 0;
+  let kernelPeakBytes = 0;
   try {
     const k = await kernels();
-    kernelBytes = k.exports.memory.buffer.byteLength;
+    kernelBytes = kernelPeakBytes = k.exports.memory.buffer.byteLength;
     if (kernelBytes > KERNEL_RENEW_BYTES) {
       k.renew(); // the big old memory goes with the old instance
       kernelBytes = k.exports.memory.buffer.byteLength;
@@ -79,7 +82,7 @@ async function memory(): Promise<WorkerMemory> {
   } catch {
     /* a test backend without kernels */
   }
-  return { heapBytes: h.used_heap_size + h.external_memory, kernelBytes };
+  return { heapBytes: h.used_heap_size + h.external_memory, kernelBytes, kernelPeakBytes };
 }
 
 async function withSlide<T>(spec: SourceSpec, fn: (slide: Slide) => Promise<T>): Promise<T> {
@@ -140,6 +143,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const err = asImageboxError(e);
-  port.postMessage({ type: 'failed', id: -1, code: err.code, message: `worker start-up: ${err.message}`, io: newStats(), memory: { heapBytes: 0, kernelBytes: 0 } } satisfies FromWorker);
+  port.postMessage({ type: 'failed', id: -1, code: err.code, message: `worker start-up: ${err.message}`, io: newStats(), memory: { heapBytes: 0, kernelBytes: 0, kernelPeakBytes: 0 } } satisfies FromWorker);
   process.exit(1);
 });
