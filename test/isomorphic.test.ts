@@ -26,6 +26,14 @@ describe('the core is isomorphic', () => {
     expect(text).not.toMatch(/from\s*["']node:|require\(/);
   });
 
+  it('src/stream/index.ts (the imagebox/stream client and protocol) bundles for the browser without node: modules', async () => {
+    const { inputs, text } = await bundle('src/stream/index.ts');
+    for (const part of ['client.ts', 'protocol.ts', 'tile-sets.ts']) expect(inputs.some((i) => i.endsWith(part))).toBe(true);
+    expect(nodeOnly(inputs)).toEqual([]);
+    expect(inputs.some((i) => i.includes('undici'))).toBe(false);
+    expect(text).not.toMatch(/from\s*["']node:|require\(/);
+  });
+
   it('src/browser.ts (io + formats + slide) bundles for the browser without node: modules', async () => {
     const { inputs, text } = await bundle('src/browser.ts');
     for (const part of ['tiff-file.ts', 'aperio.ts', 'ome-tiff.ts', 'slide.ts', 'range-scheduler.ts', 'fetch-transport.ts']) {

@@ -5,6 +5,9 @@
 // "JPEG/RGB") get an Adobe APP14 marker with transform 0 right after SOI, or
 // decoders (browsers, libjpeg) would apply a YCbCr->RGB conversion they must not.
 
+import { ImageboxError } from '../errors.js';
+import { Compression, Photometric, type EncodedTile } from '../contracts/tile.js';
+
 const SOI = 0xd8;
 const EOI = 0xd9;
 const SOS = 0xda;
@@ -74,4 +77,20 @@ export function spliceJpeg(tables: Uint8Array | undefined, tile: Uint8Array, rgb
   }
   out.set(tile.subarray(2), o);
   return out;
+}
+
+/**
+ * A stored tile as a complete JPEG stream, or undefined when it cannot be sent
+ * as is (not JPEG, missing, not 3-component RGB/YCbCr, or a frame of another
+ * size than the stored tile): IIIF passthrough and the stream's jpeg encoding.
+ * Bytes that do not even start like a JPEG are E_CORRUPT_TILE.
+ */
+export function storedTileAsJpeg(t: EncodedTile): Uint8Array | undefined {
+  if (t.missing || t.compression !== Compression.Jpeg || t.samplesPerPixel !== 3) return undefined;
+  if (t.photometric !== Photometric.Rgb && t.photometric !== Photometric.YCbCr) return undefined;
+  const body = spliceJpeg(t.jpegTables, t.bytes, t.photometric === Photometric.Rgb);
+  if (!body) throw new ImageboxError('E_CORRUPT_TILE', `tile (${t.col}, ${t.row}) of level ${t.level} is not a JPEG stream`);
+  const h = readJpegHeader(body);
+  if (!h || h.width !== t.width || h.height !== t.height || h.components !== 3) return undefined;
+  return body;
 }

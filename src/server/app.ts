@@ -15,6 +15,7 @@ import { ImageService, type ImageServiceOptions, type PixelRunner } from './imag
 import { Metrics } from './metrics.js';
 import { PixelPool, type PoolOptions } from './pixels/pool.js';
 import { SlideRegistry, type RegistryOptions } from './registry.js';
+import { ServerStreamHost, type StreamHostOptions } from './stream-host.js';
 
 export interface ImageboxOptions {
   registry: SlideRegistry | RegistryOptions;
@@ -30,11 +31,17 @@ export interface ImageboxOptions {
   osdDir?: string;
   /** Called with errors that are the server's fault (5xx), for logging. */
   onError?: (e: unknown, req: HttpRequest) => void;
+  /** The WebSocket tile stream's shared parts (caches, decode sharing). */
+  stream?: StreamHostOptions;
 }
 
 export interface Imagebox {
   handle(req: HttpRequest, signal?: AbortSignal): Promise<HttpResponse>;
   context: ServerContext;
+  /** What every stream session shares (src/server/uws/stream-endpoint.ts attaches the sessions). */
+  stream: ServerStreamHost;
+  /** Stream connections open now (set by the transport that serves /stream). */
+  streamConnections: () => number;
   close(): Promise<void>;
 }
 
@@ -53,8 +60,12 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
   const pixels: PixelRunner = o.pixels && 'run' in o.pixels ? o.pixels : new PixelPool((o.pixels as PoolOptions | undefined) ?? {});
   const metrics = new Metrics();
   const images = new ImageService(pixels, metrics, o.images);
-  // a slide whose bytes changed leaves nothing behind in the response cache
-  registry.onChange((entry) => images.forget(entry.spec.location));
+  const stream = new ServerStreamHost(registry, pixels, o.stream);
+  // a slide whose bytes changed leaves nothing behind in the response and decoded-tile caches
+  registry.onChange((entry) => {
+    images.forget(entry.spec.location);
+    stream.forgetLocation(entry.spec.location);
+  });
   const ctx: ServerContext = {
     registry,
     images,
@@ -119,12 +130,21 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
       pool,
       openSlides: registry.openCount(),
       origin,
+      stream: {
+        connections: box.streamConnections(),
+        counters: stream.counters,
+        decodesRunning: stream.fair.running,
+        decodesQueued: stream.fair.queued,
+        decodedCacheBytes: stream.decoded.byteSize,
+      },
     });
     return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
   }
 
-  return {
+  const box: Imagebox = {
     context: ctx,
+    stream,
+    streamConnections: () => 0,
     async handle(req, signal) {
       const t0 = performance.now();
       let res: HttpResponse;
@@ -143,4 +163,5 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
       await registry.close();
     },
   };
+  return box;
 }

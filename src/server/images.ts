@@ -3,12 +3,12 @@
 // transcode (pixel worker pool). ETags are strong, from the slide source's
 // validator and the canonical request.
 import { createHash } from 'node:crypto';
-import { ImageboxError, isImageboxError } from '../errors.js';
+import { isImageboxError } from '../errors.js';
 import type { Slide } from '../slide/slide.js';
-import { Compression, Photometric } from '../contracts/tile.js';
 import { ByteLru, SingleFlight, type CachedImage } from './cache.js';
 import type { ImagePlan } from './iiif/plan.js';
-import { readJpegHeader, spliceJpeg } from '../codecs/jpeg-splice.js';
+import { storedTileAsJpeg } from '../codecs/jpeg-splice.js';
+import { prefetchNeighbours } from '../stream/prefetch.js';
 import type { Metrics } from './metrics.js';
 import type { PixelJob, JobResult } from './pixels/job.js';
 import { jobSpec, type SlideEntry } from './registry.js';
@@ -28,6 +28,11 @@ export interface ImageServiceOptions {
   jpegQuality?: number;
   /** Disable passthrough (benchmarks, tests of the transcode path). */
   passthrough?: boolean;
+  /**
+   * After a tile of a remote slide, read its neighbours into the span cache in
+   * the background, so a plain IIIF viewer's pan finds them there (default true).
+   */
+  neighbourPrefetch?: boolean;
 }
 
 export class ImageService {
@@ -37,6 +42,9 @@ export class ImageService {
   readonly maxAge: number;
   private readonly jpegQuality: number;
   private readonly passthroughEnabled: boolean;
+  private readonly neighbourPrefetch: boolean;
+  /** Neighbour ranges queued for plain IIIF clients (metrics). */
+  prefetchQueued = 0;
 
   constructor(
     private readonly pixels: PixelRunner,
@@ -47,6 +55,7 @@ export class ImageService {
     this.maxAge = o.maxAge ?? 86_400;
     this.jpegQuality = o.jpegQuality ?? 85;
     this.passthroughEnabled = o.passthrough ?? true;
+    this.neighbourPrefetch = o.neighbourPrefetch ?? true;
   }
 
   /** Strong ETag of a representation: source identity + validator + canonical request. undefined when the source has no validator. */
@@ -126,6 +135,9 @@ export class ImageService {
       path = img.path;
     }
     this.metrics.tilePaths[path] = (this.metrics.tilePaths[path] ?? 0) + 1;
+    if (this.neighbourPrefetch && plan.passthrough) {
+      this.prefetchQueued += prefetchNeighbours(slide, plan.passthrough.level, plan.passthrough.col, plan.passthrough.row);
+    }
     return {
       status: 200,
       headers: { ...headers, 'Content-Type': img.contentType, 'X-Tile-Path': path },
@@ -179,14 +191,8 @@ export async function passthroughBytes(
     if (isImageboxError(e, 'E_BAD_REQUEST')) return undefined;
     throw e;
   }
-  if (t.missing || t.compression !== Compression.Jpeg || t.samplesPerPixel !== 3) return undefined;
-  if (t.photometric !== Photometric.Rgb && t.photometric !== Photometric.YCbCr) return undefined;
   if (t.width !== width || t.height !== height || t.validWidth !== width || t.validHeight !== height) return undefined;
-  const body = spliceJpeg(t.jpegTables, t.bytes, t.photometric === Photometric.Rgb);
-  if (!body) throw new ImageboxError('E_CORRUPT_TILE', `tile (${col}, ${row}) of level ${level} is not a JPEG stream`);
-  const h = readJpegHeader(body);
-  if (!h || h.width !== width || h.height !== height || h.components !== 3) return undefined;
-  return body;
+  return storedTileAsJpeg(t);
 }
 
 /** FNV-1a over UTF-16 code units, 64 bits as two 32-bit halves, in base 36. */

@@ -1,5 +1,7 @@
 // Prometheus text exposition: requests by route and status, a latency
 // histogram, response cache hits, pixel pool and origin I/O counters.
+import type { StreamCounters } from '../stream/host.js';
+
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface Gauges {
@@ -12,6 +14,13 @@ export interface Gauges {
   pool: { workers: number; running: number; queued: number; completed: number; failed: number; rejected: number } | undefined;
   openSlides: number;
   origin: { requests: number; bytesFetched: number; bytesRequested: number };
+  stream?: {
+    connections: number;
+    counters: StreamCounters;
+    decodesRunning: number;
+    decodesQueued: number;
+    decodedCacheBytes: number;
+  };
 }
 
 export class Metrics {
@@ -89,6 +98,44 @@ export class Metrics {
       `imagebox_origin_bytes_total ${g.origin.bytesFetched}`,
       `imagebox_origin_bytes_requested_total ${g.origin.bytesRequested}`,
     );
+    const st = g.stream;
+    if (st) {
+      const c = st.counters;
+      out.push(
+        '# HELP imagebox_stream_connections WebSocket stream connections open.',
+        '# TYPE imagebox_stream_connections gauge',
+        `imagebox_stream_connections ${st.connections}`,
+        '# HELP imagebox_stream_tiles_total Tiles pushed over streams, by encoding and reason (visible, prefetch).',
+        '# TYPE imagebox_stream_tiles_total counter',
+      );
+      for (const [k, n] of Object.entries(c.tilesPushed)) {
+        const [encoding, reason] = k.split(':');
+        out.push(`imagebox_stream_tiles_total{encoding="${encoding}",reason="${reason}"} ${n}`);
+      }
+      out.push(
+        '# TYPE imagebox_stream_bytes_total counter',
+        `imagebox_stream_bytes_total ${c.bytesPushed}`,
+        '# HELP imagebox_stream_prefetch_total Prefetched tiles: pushed, later shown by a view (used), never shown before the slide closed (wasted).',
+        '# TYPE imagebox_stream_prefetch_total counter',
+        `imagebox_stream_prefetch_total{result="pushed"} ${c.prefetchPushed}`,
+        `imagebox_stream_prefetch_total{result="used"} ${c.prefetchUsed}`,
+        `imagebox_stream_prefetch_total{result="wasted"} ${c.prefetchWasted}`,
+        '# TYPE imagebox_stream_cancelled_total counter',
+        `imagebox_stream_cancelled_total ${c.cancelled}`,
+        '# TYPE imagebox_stream_tile_errors_total counter',
+        `imagebox_stream_tile_errors_total ${c.tileErrors}`,
+        '# TYPE imagebox_stream_views_done_total counter',
+        `imagebox_stream_views_done_total ${c.viewsDone}`,
+        '# HELP imagebox_stream_origin_requests_per_tile Origin requests made by stream reads per tile read.',
+        '# TYPE imagebox_stream_origin_requests_per_tile gauge',
+        `imagebox_stream_origin_requests_per_tile ${c.tilesRead ? c.originRequests / c.tilesRead : 0}`,
+        '# TYPE imagebox_stream_decodes gauge',
+        `imagebox_stream_decodes{state="running"} ${st.decodesRunning}`,
+        `imagebox_stream_decodes{state="queued"} ${st.decodesQueued}`,
+        '# TYPE imagebox_stream_decoded_cache_bytes gauge',
+        `imagebox_stream_decoded_cache_bytes ${st.decodedCacheBytes}`,
+      );
+    }
     return out.join('\n') + '\n';
   }
 }

@@ -3,6 +3,8 @@
 import { createImagebox, type Imagebox, type ImageboxOptions } from './app.js';
 import { startFrontDoor, type FrontDoor } from './front-door.js';
 import { listen, nativeUws, type Listening } from './uws/transport.js';
+import { attachStream, type StreamEndpoint } from './uws/stream-endpoint.js';
+import { StreamSession, type SessionOptions } from '../stream/session.js';
 
 export interface ServeOptions extends ImageboxOptions {
   host?: string;
@@ -16,6 +18,9 @@ export interface ServeOptions extends ImageboxOptions {
   direct?: boolean;
   /** Share the port with other processes (SO_REUSEPORT; direct mode only). */
   reusePort?: boolean;
+  /** The WebSocket stream at /stream: per-connection limits, prefetch, and connections at once. */
+  session?: SessionOptions;
+  maxStreamConnections?: number;
 }
 
 export interface StartedServer {
@@ -41,11 +46,20 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
   const port = options.port ?? 8080;
   let uws: Listening | undefined;
   let front: FrontDoor | undefined;
+  let endpoint: StreamEndpoint | undefined;
+  const configure = (app: Parameters<typeof attachStream>[0]): void => {
+    endpoint = attachStream(app, {
+      maxConnections: options.maxStreamConnections,
+      idleTimeoutSeconds: options.session?.limits?.idleTimeoutSeconds,
+      createSession: (t) => new StreamSession(box.stream, t, options.session),
+    });
+    box.streamConnections = () => endpoint!.connections();
+  };
   try {
     if (options.direct) {
-      uws = await listen((req, signal) => box.handle(req, signal), host, port, { reusePort: options.reusePort ?? false });
+      uws = await listen((req, signal) => box.handle(req, signal), host, port, { reusePort: options.reusePort ?? false, configure });
     } else {
-      uws = await listen((req, signal) => box.handle(req, signal), '127.0.0.1', 0);
+      uws = await listen((req, signal) => box.handle(req, signal), '127.0.0.1', 0, { configure });
       front = await startFrontDoor({ host, port, upstream: { host: '127.0.0.1', port: uws.port }, handler: (req, signal) => box.handle(req, signal) });
     }
   } catch (e) {

@@ -295,6 +295,21 @@ export class Slide {
     return (await Promise.all([info.offsets.get(index, signal), info.byteCounts.get(index, signal)])) as [number, number];
   }
 
+  /**
+   * Where a tile's bytes are, if its offset and byte count are already in memory
+   * (no I/O); undefined when they are not, or the tile is empty.
+   */
+  tileByteRange(level: number, col: number, row: number): { offset: number; length: number } | undefined {
+    const l = this.levels[level];
+    const info = this.levelInfo[level];
+    if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows) return undefined;
+    const index = row * Math.ceil(info.width / info.tileWidth) + col;
+    const offset = info.offsets.peek(index);
+    const length = info.byteCounts.peek(index);
+    if (offset === undefined || !length || offset + length > this.tiff.size) return undefined;
+    return { offset, length };
+  }
+
   /** Whether a level's offset and byte-count arrays are all in memory (tiles then cost one read). */
   levelResident(level: number): boolean {
     const info = this.levelInfo[level];

@@ -9,7 +9,7 @@ import type { SlideEntry } from '../registry.js';
 import { badRequest } from '../http-error.js';
 import { decodeIdentifier } from '../iiif/identifier.js';
 import { makePlan } from '../iiif/plan.js';
-import { CORS, type HttpRequest, type HttpResponse } from './types.js';
+import type { HttpRequest, HttpResponse } from './types.js';
 
 export function dziTileSize(slide: Slide): number {
   const l = slide.levels[0]!;

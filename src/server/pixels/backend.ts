@@ -3,6 +3,7 @@
 // exports `createBackend(): Promise<PixelBackend>`.
 import type { Slide } from '../../slide/slide.js';
 import type { RGBA } from '../../contracts/pixels.js';
+import type { EncodedTile } from '../../contracts/tile.js';
 import type { Format } from '../iiif/request.js';
 
 /** Renders a level-0 region (x0, y0, w, h) of a slide, read from `level`, resampled to outW x outH. */
@@ -30,6 +31,10 @@ export interface PixelBackend {
   associated?(slide: Slide, name: string, signal?: AbortSignal): Promise<RGBA>;
   /** Resample (area average down, bilinear up). */
   resize(img: RGBA, width: number, height: number): RGBA | Promise<RGBA>;
+  /** One stored tile decoded (its full stored size for JPEG; callers crop to the valid part). */
+  decode?(tile: EncodedTile): Promise<RGBA>;
+  /** One tile of a slide as readTile gives it (valid part; missing tiles re-rendered). */
+  tile?(slide: Slide, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA>;
 }
 
 export type CreateBackend = () => Promise<PixelBackend>;

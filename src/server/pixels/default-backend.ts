@@ -7,6 +7,7 @@ import { flatten } from '../../codecs/flatten.js';
 import * as ops from '../../codecs/image-ops.js';
 import { encodeJpeg } from '../../codecs/jpeg-encode.js';
 import { kernels } from '../../codecs/kernels-node.js';
+import { nodePixelReader } from '../../codecs/pixel-reader-node.js';
 import { encodePngNode } from '../../codecs/png-encode-node.js';
 import type { PixelBackend, RegionRenderer } from './backend.js';
 
@@ -21,6 +22,7 @@ export const regionRenderer: RegionRenderer = {
 
 export async function createBackend(): Promise<PixelBackend> {
   const k = await kernels();
+  const px = await nodePixelReader();
   return {
     renderer: regionRenderer,
     async encode(img, format, o) {
@@ -34,5 +36,7 @@ export async function createBackend(): Promise<PixelBackend> {
     bitonal: (img) => ops.toBitonal(k, img),
     resize: (img, w, h) => ops.resize(k, img, w, h),
     associated: (slide, name, signal) => slide.readAssociated(name, signal),
+    decode: (tile) => px.decode(tile),
+    tile: (slide, level, col, row, signal) => slide.readTile(level, col, row, signal),
   };
 }

@@ -1,12 +1,31 @@
 // One pixel job, as it runs inside a worker: render, orient, quality, encode.
 import { ImageboxError } from '../../errors.js';
 import type { Slide } from '../../slide/slide.js';
+import type { EncodedTile } from '../../contracts/tile.js';
+import type { RGBA } from '../../contracts/pixels.js';
 import type { Format, Quality } from '../iiif/request.js';
 import type { Rect } from '../iiif/plan.js';
 import type { SourceSpec } from '../registry.js';
 import type { PixelBackend } from './backend.js';
 
 export type PixelJob =
+  | {
+      /** A stored tile the main thread read: decoded to RGBA of its valid part, or to a JPEG of it. */
+      kind: 'decode';
+      tile: EncodedTile;
+      format: 'rgba' | 'jpg';
+      jpegQuality: number;
+    }
+  | {
+      /** One tile read and decoded here (missing tiles re-rendered from the level above). */
+      kind: 'tile';
+      spec: SourceSpec;
+      level: number;
+      col: number;
+      row: number;
+      format: 'rgba' | 'jpg';
+      jpegQuality: number;
+    }
   | {
       kind: 'region';
       spec: SourceSpec;
@@ -37,7 +56,34 @@ export interface JobResult {
   height: number;
 }
 
-export async function runJob(backend: PixelBackend, slide: Slide, job: PixelJob, signal?: AbortSignal): Promise<JobResult> {
+/** The valid top-left part of a decoded tile (JPEG decodes the padded stored size). */
+export function cropTo(img: RGBA, width: number, height: number): RGBA {
+  if (img.width === width && img.height === height) return img;
+  const w = Math.min(width, img.width);
+  const h = Math.min(height, img.height);
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * 4, (y * img.width + w) * 4), y * w * 4);
+  return { width: w, height: h, data };
+}
+
+async function finishTile(backend: PixelBackend, img: RGBA, format: 'rgba' | 'jpg', jpegQuality: number): Promise<JobResult> {
+  if (format === 'rgba') return { body: img.data, width: img.width, height: img.height };
+  return { body: await backend.encode(img, 'jpg', { quality: jpegQuality, grey: false }), width: img.width, height: img.height };
+}
+
+/** A job that needs no slide: decode stored bytes the main thread already read. */
+export async function runDecodeJob(backend: PixelBackend, job: Extract<PixelJob, { kind: 'decode' }>): Promise<JobResult> {
+  if (!backend.decode) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not decode tiles');
+  const t = job.tile;
+  const img = cropTo(await backend.decode(t), t.validWidth, t.validHeight);
+  return finishTile(backend, img, job.format, job.jpegQuality);
+}
+
+export async function runJob(backend: PixelBackend, slide: Slide, job: Exclude<PixelJob, { kind: 'decode' }>, signal?: AbortSignal): Promise<JobResult> {
+  if (job.kind === 'tile') {
+    if (!backend.tile) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not read tiles');
+    return finishTile(backend, await backend.tile(slide, job.level, job.col, job.row, signal), job.format, job.jpegQuality);
+  }
   if (job.kind === 'associated') {
     if (!backend.associated) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not decode associated images');
     let img = await backend.associated(slide, job.name, signal);

@@ -16,7 +16,7 @@ import type { SourceSpec } from '../registry.js';
 import { SlideCache } from '../slide-cache.js';
 import type { CreateBackend, PixelBackend } from './backend.js';
 import { createBackend as createDefault } from './default-backend.js';
-import { runJob, type PixelJob } from './job.js';
+import { runDecodeJob, runJob, type PixelJob } from './job.js';
 
 export interface WorkerMemory {
   /** V8 heap of this thread (used) plus array buffers held outside it. */
@@ -123,7 +123,8 @@ async function main(): Promise<void> {
     const ac = new AbortController();
     setMaxListeners(0, ac.signal); // one signal is shared by every tile read of a region
     running.set(m.id, ac);
-    withSlide(m.job.spec, (slide) => runJob(backend, slide, m.job, ac.signal))
+    const job = m.job;
+    (job.kind === 'decode' ? runDecodeJob(backend, job) : withSlide(job.spec, (slide) => runJob(backend, slide, job, ac.signal)))
       .then(
         async (r) => {
           const body = r.body.byteOffset === 0 && r.body.byteLength === r.body.buffer.byteLength ? r.body : r.body.slice();

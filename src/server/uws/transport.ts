@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import type { HttpRequest, HttpResponse } from '../handlers/types.js';
 import { listenError } from '../listen-error.js';
+import type { UwsWsApp } from './stream-endpoint.js';
 
 // uWebSockets.js is CommonJS with a native addon.
 const require = createRequire(import.meta.url);
@@ -33,6 +34,7 @@ interface UwsRequest {
 }
 interface UwsApp {
   any(pattern: string, h: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
+  ws(pattern: string, behaviour: Record<string, unknown>): UwsApp;
   listen(host: string, port: number, options: number, cb: (token: unknown) => void): UwsApp;
   close?(): void;
 }
@@ -103,12 +105,15 @@ export interface ListenOptions {
    * port fails with EADDRINUSE instead of silently taking half the traffic.
    */
   reusePort?: boolean;
+  /** Register more routes (the WebSocket endpoint) on the app before it listens. */
+  configure?: (app: UwsWsApp) => void;
 }
 
 /** Serve a handler over HTTP with uWS. Resolves once listening (port 0 = a free port). */
 export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080, options: ListenOptions = {}): Promise<Listening> {
   const uws = nativeUws();
   const app = uws.App();
+  options.configure?.(app);
   app.any('/*', (res, ureq) => {
     // read everything now: ureq is invalid after this callback returns
     const headers: Record<string, string> = {};

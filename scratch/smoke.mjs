@@ -1,0 +1,18 @@
+import { connectTileStream } from 'imagebox/stream';
+const s = await connectTileStream('ws://127.0.0.1:8097/stream', { encodings: [process.argv[2] ?? 'rgba'] });
+console.log('welcome', s.welcome.encoding, s.welcome.limits);
+const slide = await s.open('aperio-jpeg-ycbcr-bigtiff.svs');
+console.log('slide', slide.handle, slide.levels.length, slide.width, slide.height);
+let n = 0, bytes = 0, pre = 0;
+s.on('tile', (t) => { n++; bytes += t.data.length; if (t.prefetched) pre++; });
+s.on('error', (e) => console.log('error', e.code, e.message));
+const t0 = performance.now();
+const r = await s.view(slide.handle, { level: 0, x: 0, y: 0, width: 1920, height: 1080 });
+console.log('view', r, n, bytes, (performance.now() - t0).toFixed(1));
+await new Promise((res) => setTimeout(res, 300));
+console.log('after 300ms tiles', n, 'prefetched', pre);
+const r2 = await s.view(slide.handle, { level: 0, x: 256, y: 0, width: 1920, height: 1080 });
+console.log('view2', r2, n);
+console.log(await s.serverStats());
+console.log(s.stats());
+await s.close();

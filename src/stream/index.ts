@@ -1,0 +1,3 @@
+// Browser entry of `imagebox/stream`: the client over the platform's WebSocket.
+export * from './client.js';
+export * from './protocol.js';
