@@ -8,7 +8,7 @@ import { integerArg, parseCommandLine, UsageError } from './args.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
-                     [--cache-mb 256] [--direct] [--reuse-port]
+                     [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -26,6 +26,7 @@ export interface ServeArgs {
   cacheMb: number;
   direct: boolean;
   reusePort: boolean;
+  iiifPrefetch: boolean;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -43,6 +44,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'cache-mb': { type: 'string' },
       direct: { type: 'boolean' },
       'reuse-port': { type: 'boolean' },
+      'no-iiif-prefetch': { type: 'boolean' },
     },
     SERVE_USAGE,
   );
@@ -60,6 +62,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     cacheMb: integerArg('--cache-mb', str('cache-mb') ?? '256', 0, 1 << 20, SERVE_USAGE),
     direct: v['direct'] === true,
     reusePort: v['reuse-port'] === true,
+    iiifPrefetch: v['no-iiif-prefetch'] !== true,
   };
   if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
   return a;
@@ -98,7 +101,7 @@ export async function runServe(argv: string[]): Promise<number> {
     webDir: existsSync(web) ? web : undefined,
     osdDir: existsSync(osd) ? osd : undefined,
     pixels: { size: a.workers },
-    images: { cacheBytes: a.cacheMb * 1024 * 1024 },
+    images: { cacheBytes: a.cacheMb * 1024 * 1024, neighbourPrefetch: a.iiifPrefetch },
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
     });
   } catch (e) {

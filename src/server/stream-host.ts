@@ -17,6 +17,8 @@ export interface StreamHostOptions {
   concurrency?: number;
   /** Quality of JPEGs made for jpeg-only clients from tiles that are not stored as JPEG (default 90). */
   jpegQuality?: number;
+  /** Frames waiting and socket backlogs of all connections together (bytes; default 256 MiB). */
+  maxHeldBytes?: number;
 }
 
 interface Cached {
@@ -60,6 +62,8 @@ export class ServerStreamHost implements StreamHost {
   readonly fair: FairQueue;
   readonly decoded: ByteLru<Cached>;
   private readonly jpegQuality: number;
+  private readonly sessions = new Set<{ heldBytes(): number }>();
+  readonly maxHeldBytes: number;
 
   constructor(
     private readonly registry: SlideRegistry,
@@ -69,6 +73,18 @@ export class ServerStreamHost implements StreamHost {
     this.fair = new FairQueue(Math.max(1, o.concurrency ?? availableParallelism() * 2));
     this.decoded = new ByteLru<Cached>(o.decodedCacheBytes ?? 256 * 1024 * 1024, 4 * 1024 * 1024);
     this.jpegQuality = o.jpegQuality ?? 90;
+    this.maxHeldBytes = o.maxHeldBytes ?? 256 * 1024 * 1024;
+  }
+
+  register(s: { heldBytes(): number }): () => void {
+    this.sessions.add(s);
+    return () => this.sessions.delete(s);
+  }
+
+  heldBytes(): number {
+    let n = 0;
+    for (const s of this.sessions) n += s.heldBytes();
+    return n;
   }
 
   open(id: string): Promise<OpenedSlide> {

@@ -226,13 +226,21 @@ export class TileStream {
     // prefetched tiles this view shows were useful
     const slide = this.slides.get(handle);
     const pre = this.prefetchedHeld.get(handle);
-    if (slide && pre && pre.size > 0 && slide.levels[r.level]) {
-      for (const w of visibleTiles(slide.levels[r.level]!, r.level, r)) {
-        if (pre.delete(w.key)) this.counters.prefetchedUsed++;
-      }
-    }
+    const held = this.held.get(handle);
+    const grid = slide?.levels[r.level];
+    const vis = grid ? visibleTiles(grid, r.level, r) : [];
+    if (pre && pre.size > 0) for (const w of vis) if (pre.delete(w.key)) this.counters.prefetchedUsed++;
+    const t0 = performance.now();
+    // every visible tile is here already: the view is complete now (the server still
+    // hears of it, for its prefetch and the motion)
+    const complete = vis.length > 0 && held !== undefined && vis.every((w) => held.has(w.key));
     return new Promise((resolve, reject) => {
-      this.views.set(seq, { handle, seq, t0: performance.now(), resolve, reject });
+      if (complete) {
+        this.counters.viewsCompleted++;
+        resolve({ seq, tiles: vis.length, cached: true, superseded: false, ms: performance.now() - t0 });
+      } else {
+        this.views.set(seq, { handle, seq, t0, resolve, reject });
+      }
       this.ws.send(
         encodeClientMessage({
           type: MessageType.View,

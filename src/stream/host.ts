@@ -54,6 +54,12 @@ export interface StreamHost {
   remember(ref: SlideRef, key: number, p: TilePayload): void;
   /** An owner went away: its queued decodes are dropped. */
   forget(owner: object): void;
+  /** Sessions report what they hold (frames waiting + socket backlog), so all of them together stay under a bound. */
+  register(s: { heldBytes(): number }): () => void;
+  /** Bytes held by every registered session now. */
+  heldBytes(): number;
+  /** The bound on that sum. */
+  readonly maxHeldBytes: number;
   readonly counters: StreamCounters;
 }
 

@@ -127,6 +127,8 @@ export class StreamSession {
   private drainSample: { t: number; handed: number; buffered: number } | undefined;
   private drainRate: number | undefined;
   private jpegSince = 0;
+  private readonly unregister: () => void;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly stats = { tilesSent: 0, bytesSent: 0, prefetchSent: 0, prefetchUsed: 0, cancelled: 0, errors: 0, views: 0, viewsDone: 0, rgba: 0, jpeg: 0 };
 
   constructor(
@@ -142,6 +144,12 @@ export class StreamSession {
     this.inFlightBytes = this.limits.inFlightBytes;
     this.viewTokens.tokens = this.limits.maxViewsPerSecond;
     this.viewTokens.at = Date.now();
+    this.unregister = host.register(this);
+  }
+
+  /** What this connection holds in the server: frames waiting to be sent and the socket's backlog. */
+  heldBytes(): number {
+    return this.closed ? 0 : this.outboxBytes + this.transport.buffered();
   }
 
   // ---- transport events -------------------------------------------------------------
@@ -195,6 +203,8 @@ export class StreamSession {
     this.outbox.length = 0;
     this.outboxBytes = 0;
     this.host.forget(this);
+    this.unregister();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
   // ---- messages -----------------------------------------------------------------------
@@ -411,7 +421,9 @@ export class StreamSession {
 
   private budgetLeft(): number {
     const est = this.encodingFor() === 'rgba' ? RGBA_TILE_ESTIMATE : JPEG_TILE_ESTIMATE;
-    return this.inFlightBytes - this.transport.buffered() - this.outboxBytes - this.preparing * est;
+    const own = this.inFlightBytes - this.transport.buffered() - this.outboxBytes - this.preparing * est;
+    // and every connection together under the server's bound
+    return Math.min(own, this.host.maxHeldBytes - this.host.heldBytes() - this.preparing * est);
   }
 
   /** Start reads while the budget allows: visible tiles first, prefetch only while the socket keeps up. */
@@ -422,7 +434,16 @@ export class StreamSession {
       if (slides.length === 0) return;
       const est = this.encodingFor() === 'rgba' ? RGBA_TILE_ESTIMATE : JPEG_TILE_ESTIMATE;
       const room = Math.floor(this.budgetLeft() / est);
-      if (room <= 0) return;
+      if (room <= 0) {
+        // held back by the server-wide bound (others' backlogs), not by our own socket: look again soon
+        if (!this.retryTimer && this.transport.buffered() + this.outboxBytes < this.inFlightBytes / 2) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.pump();
+          }, 50);
+        }
+        return;
+      }
       const lowWater = this.inFlightBytes / 2;
       const keepsUp = this.transport.buffered() < lowWater;
       const s = slides[this.rr++ % slides.length]!;

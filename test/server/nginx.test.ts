@@ -20,13 +20,15 @@ describe.skipIf(!haveNginx)('behind nginx', () => {
         nginx = await startNginx((port) =>
           direct
             ? `
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
   upstream imagebox { server 127.0.0.1:${s.port}; keepalive 32; }
   server {
     listen 127.0.0.1:${port};
     location / {
       proxy_pass http://imagebox;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host:$server_port;
       proxy_read_timeout 10s;
     }
@@ -59,6 +61,19 @@ describe.skipIf(!haveNginx)('behind nginx', () => {
         expect(missing.status).toBe(404);
         expect(performance.now() - t0).toBeLessThan(5000); // not nginx waiting out a silent upstream
       });
+      if (direct)
+        it('the WebSocket stream works through nginx (Upgrade forwarded)', async () => {
+          const { connectTileStream } = await import('../../src/stream/client-node.js');
+          const c = await connectTileStream(nginx.url.replace('http', 'ws') + '/stream', { encodings: ['jpeg'] });
+          try {
+            const slide = await c.open('aperio-jpeg.svs');
+            const r = await c.view(slide.handle, { level: 1, x: 0, y: 0, width: 1024, height: 768 });
+            expect(r.tiles).toBe(12);
+            expect(c.stats().tilesReceived).toBeGreaterThanOrEqual(12);
+          } finally {
+            await c.close();
+          }
+        });
       it('30 tiles over nginx all arrive', async () => {
         const all = await Promise.all(
           Array.from({ length: 30 }, (_, i) => fetch(`${nginx.url}/iiif/3/aperio-jpeg.svs/${(i % 10) * 256},${Math.floor(i / 10) * 256},256,256/256,256/0/default.jpg`)),

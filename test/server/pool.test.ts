@@ -97,14 +97,14 @@ describe('PixelPool: a job that cannot be interrupted keeps its slot; a stuck wo
     const t0 = performance.now();
     ac.abort();
     expect(await status(busy)).toBe(499);
-    expect(performance.now() - t0).toBeLessThan(100);
+    expect(performance.now() - t0).toBeLessThan(300); // at once, not after the 400 ms kernel
     expect(pool.stats().running).toBe(1); // the kernel still runs: its slot is taken
     const next = pool.run(job(0));
     await new Promise((r) => setTimeout(r, 50));
     expect(pool.stats()).toMatchObject({ running: 1, queued: 1 });
     const r = await next;
     expect(r.body.length).toBeGreaterThan(0);
-    expect(performance.now() - t0).toBeGreaterThan(250); // it waited for the 400 ms kernel
+    expect(performance.now() - t0).toBeGreaterThan(150); // it waited for the rest of the 400 ms kernel
   });
 
   it('a job past its time limit is 504; its worker, still stuck after the grace, is terminated and replaced', async () => {
