@@ -150,6 +150,7 @@ async function streamSession(base, id, encoding, views) {
   const slide = await s.open(id);
   const times = [];
   const panTimes = [];
+  const newTimes = [];
   let visibleTiles = 0;
   let cachedViews = 0;
   for (const v of views) {
@@ -160,11 +161,12 @@ async function streamSession(base, id, encoding, views) {
     if (v.kind === 'pan' && v.tiles === 1) panTimes.push(ms);
     visibleTiles += r.tiles;
     if (r.cached) cachedViews++;
+    else newTimes.push(ms);
     await new Promise((res) => setTimeout(res, DWELL));
   }
   const st = s.stats();
   await s.close();
-  return { times, panTimes, visibleTiles, cachedViews, prefetchHit: st.prefetchedUsed / Math.max(1, visibleTiles), wireBytes: st.bytesReceived };
+  return { times, panTimes, newTimes, visibleTiles, cachedViews, prefetchHit: st.prefetchedUsed / Math.max(1, visibleTiles), wireBytes: st.bytesReceived };
 }
 
 // ---- the same session over HTTP IIIF (6 keep-alive connections, nothing prefetched) ------------
@@ -174,6 +176,7 @@ async function iiifSession(base, id, levels, views) {
   const have = new Set();
   const times = [];
   const panTimes = [];
+  const newTimes = [];
   let visibleTiles = 0;
   let wireBytes = 0;
   let cachedViews = 0;
@@ -209,10 +212,11 @@ async function iiifSession(base, id, levels, views) {
     const ms = performance.now() - t0;
     times.push(ms);
     if (v.kind === 'pan' && v.tiles === 1) panTimes.push(ms);
+    if (need.length > 0) newTimes.push(ms);
     await new Promise((res) => setTimeout(res, DWELL));
   }
   await pool.close();
-  return { times, panTimes, visibleTiles, cachedViews, prefetchHit: 0, wireBytes };
+  return { times, panTimes, newTimes, visibleTiles, cachedViews, prefetchHit: 0, wireBytes };
 }
 
 // ---- the run ---------------------------------------------------------------------------
@@ -226,6 +230,8 @@ const record = (name, where, r, origin) => {
     p90: pct(r.times, 90),
     pan1p50: pct(r.panTimes, 50),
     pan1n: r.panTimes.length,
+    newP50: pct(r.newTimes, 50),
+    newP90: pct(r.newTimes, 90),
     cachedViews: r.cachedViews,
     prefetchHit: +r.prefetchHit.toFixed(3),
     originRequestsPerTile: origin ? +(origin.requests / r.visibleTiles).toFixed(3) : undefined,
@@ -286,12 +292,12 @@ try {
   await stopRemote();
 }
 
-const out = `${DATA}/results/stream-session.json`;
+const out = `${DATA}/results/stream-session-dwell${DWELL}.json`;
 writeFileSync(out, JSON.stringify({ slide: opt.slide, views: VIEWS, seed: +opt.seed, delayMs: +opt['delay-ms'], dwellMs: DWELL, rows }, null, 2));
-console.log(`\n| path | slide | view p50 ms | p90 ms | 1-tile pan p50 ms | views all cached | prefetch hit | origin req / tile | origin bytes / tile | wire bytes / tile |`);
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(`\n| path | slide | view p50 ms | p90 ms | 1-tile pan p50 ms | views needing tiles: p50 / p90 ms | views complete on arrival | prefetch hit | origin req / tile | origin bytes / tile | wire bytes / tile |`);
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.where} | ${r.p50} | ${r.p90} | ${r.pan1p50} (${r.pan1n}) | ${r.cachedViews} | ${r.prefetchHit} | ${r.originRequestsPerTile ?? '-'} | ${r.originBytesPerTile ?? '-'} | ${r.wireBytesPerTile} |`);
+  console.log(`| ${r.name} | ${r.where} | ${r.p50} | ${r.p90} | ${r.pan1p50} (${r.pan1n}) | ${r.newP50} / ${r.newP90} | ${r.cachedViews}/${VIEWS} | ${r.prefetchHit} | ${r.originRequestsPerTile ?? '-'} | ${r.originBytesPerTile ?? '-'} | ${r.wireBytesPerTile} |`);
 }
 const find = (n, w) => rows.find((r) => r.name === n && r.where === w);
 for (const enc of ['rgba', 'jpeg']) {

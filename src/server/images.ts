@@ -39,6 +39,8 @@ export class ImageService {
   readonly cache: ByteLru<CachedImage>;
   readonly flight = new SingleFlight<CachedImage>();
   private readonly etagPrefixes = new WeakMap<Slide, { validator: string; hash: string }>();
+  /** Last-Modified of a slide as an HTTP date, made once per slide (and validator). */
+  private readonly modifiedHeaders = new WeakMap<Slide, { validator: string | undefined; header: string | undefined; time: number }>();
   readonly maxAge: number;
   private readonly jpegQuality: number;
   private readonly passthroughEnabled: boolean;
@@ -79,17 +81,23 @@ export class ImageService {
    */
   conditional(req: HttpRequest, slide: Slide, etag: string | undefined, extra: Record<string, string>): HttpResponse | Record<string, string> {
     const headers: Record<string, string> = { ...CORS, 'Cache-Control': `public, max-age=${this.maxAge}`, ...extra };
-    const modified = slide.source.lastModified?.();
-    if (modified) headers['Last-Modified'] = modified.toUTCString();
+    const v = slide.source.validator?.();
+    let m = this.modifiedHeaders.get(slide);
+    if (!m || m.validator !== v) {
+      const d = slide.source.lastModified?.();
+      m = { validator: v, header: d?.toUTCString(), time: d ? Math.floor(d.getTime() / 1000) * 1000 : 0 };
+      this.modifiedHeaders.set(slide, m);
+    }
+    if (m.header) headers['Last-Modified'] = m.header;
     if (etag) {
       headers['ETag'] = etag;
       if (etagMatches(req.headers['if-none-match'], etag)) return { status: 304, headers, body: undefined };
     }
     const since = req.headers['if-modified-since'];
-    if (modified && since && req.headers['if-none-match'] === undefined) {
+    if (m.header && since && req.headers['if-none-match'] === undefined) {
       const t = Date.parse(since);
       // HTTP dates have whole seconds
-      if (Number.isFinite(t) && Math.floor(modified.getTime() / 1000) * 1000 <= t) return { status: 304, headers, body: undefined };
+      if (Number.isFinite(t) && m.time <= t) return { status: 304, headers, body: undefined };
     }
     return headers;
   }

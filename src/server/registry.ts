@@ -165,6 +165,14 @@ export class SlideRegistry {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /** The entry of an id known without I/O (configured, or a directory id resolved in the last seconds). */
+  private resolveKnown(id: string): SlideEntry | undefined {
+    const c = this.configured.get(id);
+    if (c) return c;
+    const recent = this.resolved.get(id);
+    return recent && recent.until > Date.now() ? recent.entry : undefined;
+  }
+
   /** The source of an id: 404 when unknown, 403 when it names a URL outside the allow list. */
   async resolve(id: string): Promise<SlideEntry> {
     checkIdentifier(id);
@@ -208,9 +216,10 @@ export class SlideRegistry {
    * more on the slide opened afresh.
    */
   async use<T>(id: string, fn: (entry: SlideEntry, slide: Slide) => Promise<T>): Promise<T> {
-    const entry = await this.resolve(id);
+    const entry = this.resolveKnown(id) ?? (await this.resolve(id));
     for (let attempt = 0; ; attempt++) {
-      const lease = await this.cache.acquire(entry.id, () => this.openEntry(entry));
+      // the hot path (an open slide) waits for nothing before fn runs
+      const lease = this.cache.tryAcquire(entry.id) ?? (await this.cache.acquire(entry.id, () => this.openEntry(entry)));
       try {
         const every = isRemote(entry.spec.location) ? this.revalidateRemoteMs : this.revalidateLocalMs;
         if (Date.now() - lease.checkedAt >= every) {

@@ -22,6 +22,26 @@ interface Entry {
   checkedAt: number;
 }
 
+class EntryLease implements Lease {
+  private released = false;
+  constructor(
+    private readonly cache: SlideCache,
+    private readonly entry: Entry,
+    readonly slide: Slide,
+  ) {}
+  get checkedAt(): number {
+    return this.entry.checkedAt;
+  }
+  set checkedAt(t: number) {
+    this.entry.checkedAt = t;
+  }
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.cache.released(this.entry);
+  }
+}
+
 export class SlideCache {
   private readonly entries = new Map<string, Entry>();
   /** Retired entries still in use. */
@@ -33,6 +53,21 @@ export class SlideCache {
     /** Told about every slide just before it is closed (e.g. to keep its I/O counters). */
     private readonly onClose?: (slide: Slide) => void,
   ) {}
+
+  /** A lease on `key` if its slide is open now, without waiting (the hot path); else undefined. */
+  tryAcquire(key: string): Lease | undefined {
+    const e = this.entries.get(key);
+    if (!e || !e.slide || this.closing) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    e.users++;
+    return new EntryLease(this, e, e.slide);
+  }
+
+  /** @internal */ released(e: Entry): void {
+    e.users--;
+    if (e.retired && e.users === 0) this.closeEntry(e);
+  }
 
   /** The slide for `key`, opened with `open` if it is not open (one open per key at a time). */
   async acquire(key: string, open: () => Promise<Slide>): Promise<Lease> {
@@ -68,22 +103,7 @@ export class SlideCache {
       entry.users--;
       throw err;
     }
-    let released = false;
-    return {
-      slide,
-      get checkedAt() {
-        return entry.checkedAt;
-      },
-      set checkedAt(t: number) {
-        entry.checkedAt = t;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        entry.users--;
-        if (entry.retired && entry.users === 0) this.closeEntry(entry);
-      },
-    };
+    return new EntryLease(this, entry, slide);
   }
 
   /** Forget `key` (its bytes changed): the next acquire opens it afresh; the old slide closes when unused. */

@@ -1,0 +1,11 @@
+import { SlideRegistry } from '../dist/server/registry.js';
+const reg = new SlideRegistry({ slidesDir: 'test/fixtures/wsi' });
+await reg.use('aperio-jpeg.svs', async () => 1);
+const N = 200000;
+let t0 = performance.now();
+for (let i = 0; i < N; i++) await reg.use('aperio-jpeg.svs', async () => 1);
+console.log('use():', ((performance.now() - t0) * 1000 / N).toFixed(2), 'us');
+t0 = performance.now();
+for (let i = 0; i < N; i++) await reg.resolve('aperio-jpeg.svs');
+console.log('resolve():', ((performance.now() - t0) * 1000 / N).toFixed(2), 'us');
+await reg.close();
