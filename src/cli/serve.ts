@@ -86,7 +86,7 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     if (!isDir) throw new UsageError(`--slides ${registry.slidesDir}: not a directory`, SERVE_USAGE);
   }
-  const web = `${ROOT}web`;
+  const web = `${ROOT}dist/web`;
   const osd = `${ROOT}node_modules/openseadragon/build/openseadragon`;
   let server;
   try {

@@ -292,7 +292,7 @@ export class StreamSession {
         this.clientError(v.seq, new ImageboxError('E_BUSY', `views arrive faster than ${rate} a second: send one per frame`), s.handle);
       }
       s.pendingView = v; // remembered: applied when the bucket refills
-      setTimeout(() => this.scheduleViews(), 1000 / rate).unref?.();
+      (setTimeout(() => this.scheduleViews(), 1000 / rate) as { unref?: () => void }).unref?.();
       return;
     }
     this.viewTokens.tokens -= 1;

@@ -59,6 +59,12 @@ export interface Faults {
   failLongerThan?: number;
 }
 
+/** Cross-origin access as docs/deployment.md asks of a direct-mode origin: preflight for Range/If-Range, the headers a reader needs exposed. */
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified',
+};
+
 export interface LoggedRequest {
   method: string;
   path: string;
@@ -72,6 +78,7 @@ interface File {
   data: Uint8Array;
   etag: string;
   lastModified: string;
+  type: string;
 }
 
 let version = 0;
@@ -126,10 +133,14 @@ export class Origin {
     return this.base + path;
   }
 
-  put(path: string, data: Uint8Array): void {
+  /** Answer cross-origin requests (CORS) as a direct-mode origin must. */
+  cors = false;
+
+  put(path: string, data: Uint8Array, type = 'application/octet-stream'): void {
     version++;
     this.files.set(path, {
       data,
+      type,
       etag: `"v${version}-${data.length}"`,
       lastModified: new Date(Date.UTC(2024, 0, 1, 0, 0, version)).toUTCString(),
     });
@@ -192,7 +203,7 @@ export class Origin {
 
   private send(res: ServerResponse, entry: LoggedRequest, status: number, headers: Record<string, string | number>, body?: Uint8Array, cutAt?: number): void {
     entry.status = status;
-    res.writeHead(status, headers);
+    res.writeHead(status, this.cors ? { ...CORS_HEADERS, ...headers } : headers);
     if (!body || body.length === 0) {
       res.end();
       return;
@@ -228,6 +239,15 @@ export class Origin {
   private answer(req: IncomingMessage, res: ServerResponse, entry: LoggedRequest): void {
     const f = this.faults;
     const path = (req.url ?? '/').split('?')[0]!;
+    if (this.cors && req.method === 'OPTIONS') {
+      this.send(res, entry, 204, {
+        'access-control-allow-methods': 'GET, HEAD',
+        'access-control-allow-headers': 'Range, If-Range',
+        'access-control-max-age': 600,
+        'content-length': 0,
+      });
+      return;
+    }
     if (f.redirects && f.redirects[path] !== undefined) {
       this.send(res, entry, 302, { location: f.redirects[path]!, 'content-length': 0 });
       return;
@@ -251,12 +271,10 @@ export class Origin {
     const validators: Record<string, string> = { 'last-modified': file.lastModified, 'accept-ranges': 'bytes' };
     if (!f.noEtag) validators['etag'] = f.weakEtag ? `W/${file.etag}` : file.etag;
     const whole = (): void => {
-      const headers: Record<string, string | number> = { ...validators, 'content-type': 'application/octet-stream' };
+      const headers: Record<string, string | number> = { ...validators, 'content-type': file.type };
       if (!f.noContentLength) headers['content-length'] = size;
       if (req.method === 'HEAD') {
-        entry.status = 200;
-        res.writeHead(200, { ...validators, 'content-length': size });
-        res.end();
+        this.send(res, entry, 200, { ...validators, 'content-length': size });
         return;
       }
       this.send(res, entry, 200, headers, file.data);

@@ -14,7 +14,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  s = await start({ webDir: `${ROOT}web` });
+  s = await start({ webDir: `${ROOT}dist/web` });
   browser = await launchChromium();
 });
 afterAll(async () => {

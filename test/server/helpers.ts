@@ -55,6 +55,7 @@ export function workerUrl(): Promise<URL> {
   return bundle(`${ROOT}src/server/pixels/worker.ts`, 'worker');
 }
 
+/** The real server on 127.0.0.1 (an ephemeral port unless `port` says which: a restart on the same one). */
 export async function start(o: Partial<Omit<ServeOptions, 'pixels'>> & { backend?: string; pixels?: PoolOptions } = {}): Promise<StartedServer> {
   const w = await workerUrl();
   const backendUrl = o.backend ? (await bundle(o.backend, o.backend.replace(/.*\//, '').replace(/\.ts$/, ''))).href : undefined;
@@ -64,7 +65,7 @@ export async function start(o: Partial<Omit<ServeOptions, 'pixels'>> & { backend
     // the worker is always the one bundled from src/ (dist/ may be stale in a test run)
     pixels: { size: 2, ...o.pixels, workerUrl: w, backendUrl },
     host: '127.0.0.1',
-    port: 0,
+    port: o.port ?? 0,
   });
 }
 

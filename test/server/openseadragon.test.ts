@@ -18,7 +18,7 @@ describe.skipIf(!haveChromium)('OpenSeadragon', () => {
   let s: StartedServer;
   let browser: Browser;
   beforeAll(async () => {
-    s = await start({ webDir: `${ROOT}web`, osdDir: OSD, registry: { slidesDir: `${ROOT}samples` } });
+    s = await start({ webDir: `${ROOT}dist/web`, osdDir: OSD, registry: { slidesDir: `${ROOT}samples` } });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium)('OpenSeadragon', () => {
     page.on('response', (r) => {
       if (/\/iiif\/3\/.*\/default\.jpg$/.test(r.url())) tiles.set(r.url(), r.status());
     });
-    await page.goto(`${s.url}/#view=aperio-jpeg-ycbcr-bigtiff.svs`);
+    await page.goto(`${s.url}/osd#view=aperio-jpeg-ycbcr-bigtiff.svs`);
     const loaded = () =>
       page.waitForFunction(() => {
         const v = (window as unknown as { osd?: { world: { getItemCount(): number; getItemAt(i: number): { getFullyLoaded(): boolean } } } }).osd;

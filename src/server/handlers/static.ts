@@ -1,5 +1,6 @@
-// Static files of the web/ directory at /, read safely (no escaping the
-// directory, no dotfiles, small set of types).
+// Static files of the built viewer (dist/web) at /, read safely (no escaping
+// the directory, no dotfiles, small set of types). /view/{id} is the viewer
+// page (its assets resolve from /), /osd the OpenSeadragon page.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, relative, isAbsolute } from 'node:path';
 import { ImageboxError } from '../../errors.js';
@@ -24,6 +25,12 @@ const TYPES: Record<string, string> = {
  */
 export async function staticHandler(webDir: string | undefined, req: HttpRequest, osdDir?: string): Promise<HttpResponse> {
   let path = req.path;
+  if (path.startsWith('/view/') && path.length > 6) {
+    const page = await staticHandler(webDir, { ...req, path: '/viewer.html' });
+    const html = new TextDecoder().decode(page.body as Uint8Array).replace('<head>', '<head>\n<base href="/">');
+    return { ...page, headers: { ...page.headers, 'Cache-Control': 'no-cache' }, body: new TextEncoder().encode(html) };
+  }
+  if (path === '/osd' || path === '/osd/') path = '/osd.html';
   if (osdDir && path.startsWith('/osd/')) {
     webDir = osdDir;
     path = path.slice(4);
