@@ -35,7 +35,12 @@ export type MessageTypeCode = (typeof MessageType)[keyof typeof MessageType];
 export const Encoding = { rgba: 0, jpeg: 1 } as const;
 export type EncodingName = keyof typeof Encoding;
 /** What a client may ask for: the two payloads, or 'auto' (the server picks per connection). */
-export type EncodingChoice = EncodingName | 'auto';
+/**
+ * What a client asks for: one encoding for every tile, `auto` (rgba while the
+ * link keeps up, else jpeg), or `passthrough` (JPEG tiles as stored, no decode
+ * on the server; the others as `auto`).
+ */
+export type EncodingChoice = EncodingName | 'auto' | 'passthrough';
 
 /** TILE frame flags (header u16). */
 export const TileFlag = {
@@ -340,7 +345,7 @@ function exactly(b: Uint8Array, body: number, what: string): void {
   if (b.length !== HEADER_BYTES + body) throw bad(`${what} frame of ${b.length} bytes (expected ${HEADER_BYTES + body})`);
 }
 
-const ENCODING_CHOICES: ReadonlySet<string> = new Set(['rgba', 'jpeg', 'auto']);
+const ENCODING_CHOICES: ReadonlySet<string> = new Set(['rgba', 'jpeg', 'auto', 'passthrough']);
 
 /** Parse a frame a client sent. Anything malformed is E_BAD_REQUEST with a message that says what. */
 export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer): ClientMessage {

@@ -123,6 +123,8 @@ export class StreamSession {
   private lastRateError = 0;
   // auto encoding: the drain rate measured while the socket had a backlog
   private autoEncoding: EncodingName = 'rgba';
+  /** The last tile prepared under passthrough was a stored JPEG. */
+  private passedThrough = false;
   private bytesHanded = 0;
   private drainSample: { t: number; handed: number; buffered: number } | undefined;
   private drainRate: number | undefined;
@@ -385,8 +387,15 @@ export class StreamSession {
 
   // ---- reading, preparing, sending ------------------------------------------------------
 
+  /** Bytes a tile will take (for budgets): passthrough counts as jpeg once it has passed one through. */
+  private tileEstimate(): number {
+    if (this.choice === 'passthrough' && this.passedThrough) return JPEG_TILE_ESTIMATE;
+    return this.encodingFor() === 'rgba' ? RGBA_TILE_ESTIMATE : JPEG_TILE_ESTIMATE;
+  }
+
+  /** The encoding of tiles that are not passed through (passthrough: the others follow auto). */
   private encodingFor(): EncodingName {
-    if (this.choice !== 'auto') return this.choice;
+    if (this.choice === 'rgba' || this.choice === 'jpeg') return this.choice;
     // rgba while the link keeps up; jpeg once a backlog shows it drains slower than
     // RGBA is worth; rgba again after 10 s to measure anew
     if (this.autoEncoding === 'jpeg' && Date.now() - this.jpegSince > 10_000) {
@@ -420,7 +429,7 @@ export class StreamSession {
   }
 
   private budgetLeft(): number {
-    const est = this.encodingFor() === 'rgba' ? RGBA_TILE_ESTIMATE : JPEG_TILE_ESTIMATE;
+    const est = this.tileEstimate();
     const own = this.inFlightBytes - this.transport.buffered() - this.outboxBytes - this.preparing * est;
     // and every connection together under the server's bound
     return Math.min(own, this.host.maxHeldBytes - this.host.heldBytes() - this.preparing * est);
@@ -432,7 +441,7 @@ export class StreamSession {
     while (this.fetching < 2) {
       const slides = [...this.slides.values()].filter((s) => s.queue.length > 0);
       if (slides.length === 0) return;
-      const est = this.encodingFor() === 'rgba' ? RGBA_TILE_ESTIMATE : JPEG_TILE_ESTIMATE;
+      const est = this.tileEstimate();
       const room = Math.floor(this.budgetLeft() / est);
       if (room <= 0) {
         // held back by the server-wide bound (others' backlogs), not by our own socket: look again soon
@@ -446,7 +455,10 @@ export class StreamSession {
       }
       const lowWater = this.inFlightBytes / 2;
       const keepsUp = this.transport.buffered() < lowWater;
-      const s = slides[this.rr++ % slides.length]!;
+      // visible tiles of any handle before anyone's prefetch (a navigator's view must not wait behind a ring)
+      const urgent = slides.filter((x) => x.queue[0]!.tier === Tier.Visible);
+      const pick = urgent.length > 0 ? urgent : slides;
+      const s = pick[this.rr++ % pick.length]!;
       const batch: WantedTile[] = [];
       while (s.queue.length > 0 && batch.length < Math.min(room, this.batchTiles)) {
         const w = s.queue[0]!;
@@ -531,7 +543,9 @@ export class StreamSession {
       this.host.counters.cancelled++;
       return;
     }
-    const encoding = this.encodingFor();
+    const stored = this.choice === 'passthrough' && !t.missing ? storedTileAsJpeg(t) : undefined;
+    if (this.choice === 'passthrough' && !t.missing) this.passedThrough = stored !== undefined;
+    const encoding = stored ? 'jpeg' : this.encodingFor();
     let payload: TilePayload;
     let flags = 0;
     if (t.missing && w.level === 0) {
@@ -542,9 +556,9 @@ export class StreamSession {
       payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding);
       flags |= TileFlag.Transcoded;
     } else {
-      const stored = encoding === 'jpeg' ? storedTileAsJpeg(t) : undefined;
-      if (stored) {
-        payload = { width: t.validWidth, height: t.validHeight, data: stored };
+      const asStored = stored ?? (encoding === 'jpeg' ? storedTileAsJpeg(t) : undefined);
+      if (asStored) {
+        payload = { width: t.validWidth, height: t.validHeight, data: asStored };
       } else {
         const cached = this.host.cached(ref, w.key);
         if (cached && (encoding === 'rgba') === (cached.data.length === cached.width * cached.height * 4)) {
@@ -661,7 +675,7 @@ export class StreamSession {
     for (const s of this.slides.values()) queued += s.queue.length;
     return {
       ...this.stats,
-      encoding: this.choice === 'auto' ? `auto:${this.autoEncoding}` : this.choice,
+      encoding: this.choice === 'auto' || this.choice === 'passthrough' ? `${this.choice}:${this.autoEncoding}` : this.choice,
       slides: this.slides.size,
       queued,
       preparing: this.preparing,

@@ -106,9 +106,11 @@ export function prefetchTiles(levels: readonly LevelGrid[], level: number, v: Re
   // ring: one tile around, and up to `ahead` more along the motion
   const speed = Math.hypot(vx, vy);
   const moving = speed > 1e-6;
-  const ahead = (d: number, tile: number): number => (moving ? Math.min(p.ahead, Math.ceil((Math.abs(d) * p.lookaheadSeconds) / tile)) : 0);
-  const ax = ahead(vx, g.tileWidth);
-  const ay = ahead(vy, g.tileHeight);
+  // up to `ahead` tiles, or half the view where that is more (a reader's pan is about half a view)
+  const ahead = (d: number, tile: number, extent: number): number =>
+    moving ? Math.min(Math.max(p.ahead, Math.ceil(extent / 2 / tile)), Math.ceil((Math.abs(d) * p.lookaheadSeconds) / tile)) : 0;
+  const ax = ahead(vx, g.tileWidth, v.width);
+  const ay = ahead(vy, g.tileHeight, v.height);
   const grow = {
     left: p.ring * g.tileWidth + (vx < 0 ? ax * g.tileWidth : 0),
     right: p.ring * g.tileWidth + (vx > 0 ? ax * g.tileWidth : 0),
@@ -120,7 +122,9 @@ export function prefetchTiles(levels: readonly LevelGrid[], level: number, v: Re
   if (rt) {
     const bias = moving ? { ux: vx / speed, uy: vy / speed } : undefined;
     const ring = byDistance(g, level, rt, v.x + v.width / 2, v.y + v.height / 2, Tier.Ring, bias).filter((w) => !inView(w));
-    out.push(...ring.slice(0, p.maxRing));
+    // at most maxRing, or as many as the view has where that is more (half a view ahead of a large view)
+    const visibleCount = visible ? (visible.c1 - visible.c0 + 1) * (visible.r1 - visible.r0 + 1) : 0;
+    out.push(...ring.slice(0, Math.max(p.maxRing, visibleCount)));
   }
   // finer: the level below (more detail) under the central quarter of the view
   const finer = levels[level - 1];

@@ -32,6 +32,45 @@ async function crop(t: StreamTile): Promise<RGBA> {
   return { width: t.width, height: t.height, data };
 }
 
+describe('stream: passthrough sends JPEG tiles as stored and the others decoded', () => {
+  let s: StartedServer;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(async () => s?.close());
+
+  for (const [file, want] of [
+    ['aperio-jpeg.svs', 'jpeg'],
+    ['generic-lzw-predictor.tif', 'rgba'],
+    ['aperio-jp2k-33005.svs', 'rgba'],
+  ] as const)
+    it(`${file}: tiles come as ${want}, with the pixels of readTile`, async () => {
+      const c = await connectTileStream(wsUrl(s), { encodings: ['passthrough'] });
+      const local = await openSlide(`${FIXTURES}/${file}`);
+      try {
+        expect(c.welcome.encoding).toBe('passthrough');
+        const slide = await c.open(file);
+        const got: StreamTile[] = [];
+        c.on('tile', (t) => {
+          if (t.level === 0) got.push(t);
+        });
+        const r = await c.view(slide.handle, { level: 0, x: 0, y: 0, width: 600, height: 500 });
+        expect(r.tiles).toBeGreaterThan(0);
+        expect(got.length).toBeGreaterThanOrEqual(r.tiles);
+        for (const t of got.slice(0, r.tiles)) {
+          expect(t.encoding).toBe(want);
+          expect(t.transcoded).toBe(false);
+          const img = await crop(t);
+          const ref = await local.readTile(0, t.col, t.row);
+          expect(Buffer.from(img.data).equals(Buffer.from(ref.data)), `pixels of ${t.col},${t.row}`).toBe(true);
+        }
+      } finally {
+        await c.close();
+        await local.close();
+      }
+    });
+});
+
 describe('stream: every visible tile arrives, with the pixels of readTile', () => {
   let s: StartedServer;
   beforeAll(async () => {

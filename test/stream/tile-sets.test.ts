@@ -37,4 +37,18 @@ describe('tile sets', () => {
     for (const w of finer) expect(Math.abs((w.col + 0.5) * 256 - 3840)).toBeLessThan(1400);
     expect(still.filter((w) => w.tier === Tier.Coarser).every((w) => w.level === 2)).toBe(true);
   });
+  it('prefetch: a fast pan of a large view reaches half the view ahead (a reader pans about half a view), and the ring may hold as many tiles as the view', () => {
+    const view = { x: 2560, y: 2560, width: 3200, height: 1800 }; // cols 10-22, rows 10-17: 13 x 8 = 104 visible
+    const ring = prefetchTiles(levels, 0, view, 100_000, 0).filter((w) => w.tier === Tier.Ring);
+    expect(Math.max(...ring.map((w) => w.col))).toBe(22 + 1 + Math.ceil(1600 / 256)); // half the view (7 tiles) beyond the 1-tile ring
+    // every tile of the next half-view pan to the right is in the ring
+    const next = visibleTiles(levels[0]!, 0, { ...view, x: view.x + 1600 }).filter((w) => w.col > 22);
+    const have = new Set(ring.map((w) => w.key));
+    expect(next.every((w) => have.has(w.key))).toBe(true);
+    expect(ring.length).toBeGreaterThan(64);
+    expect(ring.length).toBeLessThanOrEqual(104);
+    // slow motion still reaches only what half a second of it covers
+    const slow = prefetchTiles(levels, 0, view, 600, 0).filter((w) => w.tier === Tier.Ring);
+    expect(Math.max(...slow.map((w) => w.col))).toBe(22 + 1 + 2);
+  });
 });

@@ -28,7 +28,12 @@ function colourOf(f: Feature): string {
 
 export function normalise(g: unknown): FeatureCollection {
   const o = g as { type?: string };
-  if (o?.type === 'FeatureCollection') return o as FeatureCollection;
+  if (g === null || g === undefined) return { type: 'FeatureCollection', features: [] };
+  if (o?.type === 'FeatureCollection') {
+    const f = (o as { features?: unknown }).features;
+    if (!Array.isArray(f)) throw new Error('a FeatureCollection without a features array');
+    return o as FeatureCollection;
+  }
   if (o?.type === 'Feature') return { type: 'FeatureCollection', features: [o as Feature] };
   if (Array.isArray(g)) return { type: 'FeatureCollection', features: g as Feature[] };
   if (o?.type) return { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: o as Geometry, properties: {} }] };

@@ -23,7 +23,8 @@ export function optionsFromLocation(loc: Location): ViewerOptions {
   if (q.get('url')) o.url = new URL(q.get('url')!, loc.href).href;
   const mode = q.get('mode');
   if (mode === 'direct' || mode === 'stream' || mode === 'auto') o.mode = mode;
-  if (q.get('renderer') === '2d') o.renderer = '2d';
+  const renderer = q.get('renderer');
+  if (renderer === '2d' || renderer === 'webgl2') o.renderer = renderer;
   const opacity = Number(q.get('opacity') ?? 0.5);
   o.overlays = q.getAll('overlay').map((s, i) => {
     const url = isUrl(s) || s.startsWith('/') ? new URL(s, loc.href).href : undefined;

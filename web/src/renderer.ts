@@ -42,6 +42,8 @@ export interface Renderer {
   draw(quads: readonly Quad[], background: readonly [number, number, number]): void;
   /** RGBA of what was drawn last (device pixels, top row first). */
   read(): { width: number; height: number; data: Uint8Array };
+  /** A texture about to be drawn at `scale` (screen px per texture px): get ready for it (Canvas 2D makes its smaller copy now, off the main thread). */
+  prepare?(t: Texture, scale: number): void;
 }
 
 // ---- WebGL2 -----------------------------------------------------------------------------
@@ -77,6 +79,13 @@ class GlTexture implements Texture {
   }
 }
 
+/** A WebGL implemented on the CPU (Chromium's SwiftShader, Mesa's llvmpipe/softpipe). */
+function isSoftware(gl: WebGL2RenderingContext): boolean {
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+}
+
 export class WebGl2Renderer implements Renderer {
   readonly kind = 'webgl2';
   private readonly gl: WebGL2RenderingContext;
@@ -86,8 +95,21 @@ export class WebGl2Renderer implements Renderer {
   private readonly uSize: WebGLUniformLocation;
   private readonly uAlpha: WebGLUniformLocation;
 
-  static create(canvas: HTMLCanvasElement): WebGl2Renderer | undefined {
-    const gl = canvas.getContext('webgl2', { alpha: false, antialias: false, premultipliedAlpha: false, preserveDrawingBuffer: true });
+  /**
+   * WebGL2 where it is hardware accelerated (unless `force`): a software WebGL
+   * (SwiftShader, llvmpipe: failIfMajorPerformanceCaveat) is read back to the
+   * CPU for every composited frame, 4-5x slower than Canvas 2D there.
+   */
+  static create(canvas: HTMLCanvasElement, force = false): WebGl2Renderer | undefined {
+    const attrs: WebGLContextAttributes = { alpha: false, antialias: false, premultipliedAlpha: false, preserveDrawingBuffer: false, failIfMajorPerformanceCaveat: !force };
+    if (!force) {
+      // asked on a canvas of its own: a canvas that has had a WebGL context can never have a 2D one
+      const probe = document.createElement('canvas').getContext('webgl2', attrs);
+      const software = !probe || isSoftware(probe);
+      probe?.getExtension('WEBGL_lose_context')?.loseContext();
+      if (software) return undefined;
+    }
+    const gl = canvas.getContext('webgl2', attrs);
     return gl ? new WebGl2Renderer(canvas, gl) : undefined;
   }
 
@@ -194,19 +216,47 @@ export class WebGl2Renderer implements Renderer {
 // ---- Canvas 2D ------------------------------------------------------------------------------
 
 class CanvasTexture implements Texture {
+  /** Half and quarter size copies (made off the main thread when first needed): index 1, 2. */
+  readonly mips: (ImageBitmap | undefined)[] = [];
+  private making = 0;
+  released = false;
   constructor(
     readonly source: CanvasImageSource,
     readonly width: number,
     readonly height: number,
   ) {}
   get bytes(): number {
-    return this.width * this.height * 4;
+    return this.width * this.height * 4 * (1 + (this.mips[1] ? 0.25 : 0) + (this.mips[2] ? 0.0625 : 0));
+  }
+  /** The copy to draw at `scale` (screen px per texture px), asking for it when missing. */
+  pick(scale: number, onReady: () => void): { src: CanvasImageSource; w: number; h: number } {
+    const m = scale <= 0.26 ? 2 : scale <= 0.52 ? 1 : 0;
+    if (m === 0) return { src: this.source, w: this.width, h: this.height };
+    const have = this.mips[m];
+    if (have) return { src: have, w: have.width, h: have.height };
+    if (!(this.making & (1 << m)) && typeof createImageBitmap !== 'undefined') {
+      this.making |= 1 << m;
+      const w = Math.max(1, Math.ceil(this.width / 2 ** m));
+      const h = Math.max(1, Math.ceil(this.height / 2 ** m));
+      createImageBitmap(this.source as ImageBitmapSource, { resizeWidth: w, resizeHeight: h, resizeQuality: 'medium' }).then(
+        (b) => {
+          if (this.released) return b.close();
+          this.mips[m] = b;
+          onReady();
+        },
+        () => undefined,
+      );
+    }
+    const lower = m === 2 ? this.mips[1] : undefined;
+    return lower ? { src: lower, w: lower.width, h: lower.height } : { src: this.source, w: this.width, h: this.height };
   }
 }
 
 export class Canvas2dRenderer implements Renderer {
   readonly kind = '2d';
   private readonly ctx: CanvasRenderingContext2D;
+  /** Called when something drawn could now be drawn better (a smaller copy is ready). */
+  onUpdate: () => void = () => undefined;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     this.ctx = canvas.getContext('2d', { alpha: false })!;
@@ -228,9 +278,15 @@ export class Canvas2dRenderer implements Renderer {
     return new CanvasTexture(c, img.width, img.height);
   }
 
+  prepare(t: Texture, scale: number): void {
+    (t as CanvasTexture).pick(scale, this.onUpdate);
+  }
+
   release(t: Texture): void {
-    const s = (t as CanvasTexture).source;
-    if (typeof ImageBitmap !== 'undefined' && s instanceof ImageBitmap) s.close();
+    const c = t as CanvasTexture;
+    c.released = true;
+    for (const m of c.mips) m?.close();
+    if (typeof ImageBitmap !== 'undefined' && c.source instanceof ImageBitmap) c.source.close();
   }
 
   draw(quads: readonly Quad[], bg: readonly [number, number, number]): void {
@@ -239,11 +295,13 @@ export class Canvas2dRenderer implements Renderer {
     c.fillStyle = `rgb(${bg[0]},${bg[1]},${bg[2]})`;
     c.fillRect(0, 0, this.canvas.width, this.canvas.height);
     c.imageSmoothingEnabled = true;
-    c.imageSmoothingQuality = 'medium';
+    c.imageSmoothingQuality = 'low'; // bilinear, as the WebGL path ('medium' rebuilds mipmaps on every draw in Skia's software path)
     for (const q of quads) {
       c.globalAlpha = q.alpha;
       const t = q.tex as CanvasTexture;
-      c.drawImage(t.source, q.u0 * t.width, q.v0 * t.height, (q.u1 - q.u0) * t.width, (q.v1 - q.v0) * t.height, q.x, q.y, q.w, q.h);
+      // drawn smaller than its pixels: from a half or quarter copy (4-16x less to filter, and no aliasing)
+      const p = t.pick(q.w / ((q.u1 - q.u0) * t.width), this.onUpdate);
+      c.drawImage(p.src, q.u0 * p.w, q.v0 * p.h, (q.u1 - q.u0) * p.w, (q.v1 - q.v0) * p.h, q.x, q.y, q.w, q.h);
     }
     c.globalAlpha = 1;
   }

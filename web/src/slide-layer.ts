@@ -56,6 +56,9 @@ export class SlideLayer {
   private stream: TileStream | undefined;
   private handle = 0;
   private navHandle = 0;
+  private navSent = false;
+  /** The level drawn in the last frame and its scale (device px per level px). */
+  private drawn: { level: number; scale: number } | undefined;
   private readonly held = new Map<number, Held>();
   private heldBytes = 0;
   private pendingDecodes = 0;
@@ -103,7 +106,8 @@ export class SlideLayer {
     let s: TileStream;
     if (mode === 'stream') {
       const ws = this.src.server!.replace(/^http/, 'ws').replace(/\/+$/, '') + '/stream';
-      s = await connectTileStream(ws, { encodings: ['auto'], client: 'imagebox viewer' });
+      // JPEG tiles as stored (the browser decodes them natively, off the main thread), the others decoded on the server
+      s = await connectTileStream(ws, { encodings: ['passthrough'], client: 'imagebox viewer' });
     } else {
       const assets = await preloadAssets(this.assets);
       s = await connectTileStream('direct:', { encodings: ['rgba'], WebSocket: workerSocketClass(assets) as unknown as WebSocketConstructor, client: 'imagebox viewer (direct)' });
@@ -146,10 +150,7 @@ export class SlideLayer {
       if (this.stream === s) this.onLost();
     });
     if (old) void old.close().catch(() => undefined);
-    // the coarsest level, whole: the navigator, and what is drawn under everything else
-    const last = info.levels.length - 1;
-    const top = info.levels[last]!;
-    void s.view(this.navHandle, { level: last, x: 0, y: 0, width: top.width, height: top.height }).catch(() => undefined);
+    this.navSent = false;
     this.resend();
     this.onChange();
   }
@@ -212,10 +213,24 @@ export class SlideLayer {
       .then((r) => {
         if (seq === this.viewSeq && !r.superseded) {
           this.viewDone = true;
+          this.sendNav();
           this.onChange();
         }
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * The coarsest level, whole: the navigator, and what is drawn under
+   * everything else. Asked for once per connection, after the first view is
+   * complete (it must not delay that view).
+   */
+  private sendNav(): void {
+    if (this.navSent || !this.stream?.connected || !this.info) return;
+    this.navSent = true;
+    const last = this.info.levels.length - 1;
+    const top = this.info.levels[last]!;
+    void this.stream.view(this.navHandle, { level: last, x: 0, y: 0, width: top.width, height: top.height }).catch(() => undefined);
   }
 
   private layerView(v: ViewState): ViewState {
@@ -252,6 +267,8 @@ export class SlideLayer {
 
   private store(k: number, h: Held): void {
     this.held.set(k, h);
+    // a tile of the level on screen, drawn smaller than its pixels: its smaller copy is made now, not in the frame that first shows it
+    if (h.tex && this.drawn && h.level === this.drawn.level && this.drawn.scale < 0.52) this.renderer.prepare?.(h.tex, this.drawn.scale);
     this.stats.tilesDrawn++;
     this.heldBytes += h.tex?.bytes ?? 0;
     if (this.heldBytes > this.maxBytes) {
@@ -284,6 +301,7 @@ export class SlideLayer {
     const lv = this.layerView(v);
     const level = levelFor(levels, lv.zoom, vp.dpr);
     const g = levels[level]!;
+    this.drawn = { level, scale: lv.zoom * vp.dpr * g.downsample };
     const r = levelRect(levels, level, lv, vp);
     const c0 = Math.max(0, Math.floor(r.x / g.tileWidth));
     const r0 = Math.max(0, Math.floor(r.y / g.tileHeight));

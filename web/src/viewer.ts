@@ -18,6 +18,7 @@ import { clampView, fitZoom, type ViewState, type Viewport } from './view.js';
 export interface ViewerOptions extends LayerSource {
   /** Where viewer.js, direct-worker.js, kernels.wasm and openjpeg.wasm are (default: next to this script). */
   assets?: string;
+  /** Default: WebGL2 where it is hardware accelerated, else Canvas 2D; 'webgl2' insists on WebGL2 (even software), '2d' on Canvas 2D. */
   renderer?: 'webgl2' | '2d';
   /** Keep the view in location.hash (x, y, z) and start from it (default false; the viewer page sets it). */
   hash?: boolean;
@@ -93,7 +94,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
   const vector = document.createElement('canvas');
   vector.className = 'ib-vector';
   element.append(canvas, vector);
-  const renderer: Renderer = (o.renderer !== '2d' && WebGl2Renderer.create(canvas)) || new Canvas2dRenderer(canvas);
+  const renderer: Renderer = (o.renderer !== '2d' && WebGl2Renderer.create(canvas, o.renderer === 'webgl2')) || new Canvas2dRenderer(canvas);
 
   let vp: Viewport = { width: 1, height: 1, dpr: 1 };
   let view: ViewState = { cx: 0, cy: 0, zoom: 1 };
@@ -112,6 +113,10 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
 
   const requestFrame = (): void => {
     dirty = true;
+    if (!raf && !destroyed) raf = requestAnimationFrame(frame);
+  };
+  // a smaller copy of a tile is ready: draw again, but the view was complete already (not dirty)
+  if (renderer instanceof Canvas2dRenderer) renderer.onUpdate = () => {
     if (!raf && !destroyed) raf = requestAnimationFrame(frame);
   };
   const base = new SlideLayer(o, renderer, assets, requestFrame);
@@ -255,8 +260,11 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     for (const l of overlays) l.request(view, vp, motion);
     const t0 = performance.now();
     const quads: Quad[] = [];
-    const cover = base.quads(view, vp, quads);
-    for (const l of overlays) l.quads(view, vp, quads);
+    let allDrawn = true;
+    for (const l of [base, ...overlays]) {
+      const cover = l.quads(view, vp, quads);
+      allDrawn &&= cover.present === cover.needed;
+    }
     renderer.draw(quads, BG);
     geo?.draw(view, vp);
     drawTimes.push(performance.now() - t0);
@@ -272,11 +280,17 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       history.replaceState(null, '', `${location.pathname}${location.search}#x=${Math.round(view.cx)}&y=${Math.round(view.cy)}&z=${+view.zoom.toPrecision(5)}`);
     }
     if (velocity || anim) requestFrame();
-    checkIdle(cover.present === cover.needed);
+    checkIdle(allDrawn);
   }
 
+  /**
+   * Every visible tile of every layer drawn at the level the view needs (at
+   * once when they were all in hand: no round trip); or, where some could not
+   * be had (a tile error), every layer's view completed with nothing left to decode.
+   */
   function idleNow(allDrawn: boolean): boolean {
-    return allDrawn && !velocity && !anim && !dirty && base.settled() && overlays.every((l) => !l.visible || l.settled());
+    if (velocity || anim || dirty) return false;
+    return allDrawn || (base.settled() && overlays.every((l) => !l.visible || l.settled()));
   }
 
   let lastAllDrawn = false;
@@ -462,14 +476,20 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
         l.scale = l0.width / l.levels[0]!.width;
       }),
     );
-    if (o.geojson !== undefined) await setGeo(o.geojson);
+    // annotations that cannot be had do not stop the slide
+    if (o.geojson !== undefined) await setGeo(o.geojson).catch((e: unknown) => console.warn(`imagebox: GeoJSON not shown: ${e instanceof Error ? e.message : String(e)}`));
     if (ui) void fillInfo();
     void navThumbnail();
     requestFrame();
   })();
 
   async function setGeo(g: unknown): Promise<void> {
-    const data = typeof g === 'string' ? await (await fetch(g)).json() : g;
+    let data = g;
+    if (typeof g === 'string') {
+      const r = await fetch(g);
+      if (!r.ok) throw new Error(`${r.status} for the GeoJSON`);
+      data = await r.json();
+    }
     if (!geo) geo = new GeoJsonLayer(vector, normalise(data));
     else geo.features = normalise(data);
     requestFrame();
@@ -545,7 +565,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     },
     overlays: handles,
     setGeoJSON(g) {
-      void setGeo(g);
+      setGeo(g).catch((e: unknown) => console.warn(`imagebox: GeoJSON not shown: ${e instanceof Error ? e.message : String(e)}`));
     },
     zoomBy(factor, sx = vp.width / 2, sy = vp.height / 2) {
       target.zoomBy(factor, sx, sy, false);
