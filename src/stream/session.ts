@@ -131,7 +131,8 @@ export class StreamSession {
   private jpegSince = 0;
   private readonly unregister: () => void;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly stats = { tilesSent: 0, bytesSent: 0, prefetchSent: 0, prefetchUsed: 0, cancelled: 0, errors: 0, views: 0, viewsDone: 0, rgba: 0, jpeg: 0 };
+  /** originRequests: the slide's origin requests while this connection's batches were read (other connections' reads of the same slide in that time count too). */
+  readonly stats = { tilesSent: 0, bytesSent: 0, prefetchSent: 0, prefetchUsed: 0, cancelled: 0, errors: 0, views: 0, viewsDone: 0, rgba: 0, jpeg: 0, originRequests: 0 };
 
   constructor(
     private readonly host: StreamHost,
@@ -497,7 +498,9 @@ export class StreamSession {
         const before = slide.stats()?.requests ?? 0;
         const tiles = readTiles(slide, todo);
         void Promise.allSettled(tiles).then(() => {
-          this.host.counters.originRequests += Math.max(0, (slide.stats()?.requests ?? 0) - before);
+          const n = Math.max(0, (slide.stats()?.requests ?? 0) - before);
+          this.host.counters.originRequests += n;
+          this.stats.originRequests += n;
           this.host.counters.tilesRead += todo.length;
         });
         await Promise.all(

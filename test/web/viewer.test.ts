@@ -143,13 +143,24 @@ describe.skipIf(!haveChromium)('the viewer in chromium', () => {
     const v = { x: 4000, y: 3000, zoom: 0.25 };
     await settle(page, v);
     expect((await stats(page)).mode).toBe('stream');
+    // the status panel's counters: origin requests of the server for this viewer (a remote slide), tiles/s
+    await page.waitForFunction(() => ((window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.stats().originRequests as number) > 0, undefined, { timeout: 5000 });
+    expect(await page.textContent('.ib-status')).toMatch(/^stream · .* tiles \(\d+\/s\) · [\d.]+ MiB · \d+ from prefetch · [1-9]\d* origin req/);
     const moved = { x: 1500, y: 1500, zoom: 1 };
     const refMoved = await iiifView(s.url, 'remote.svs', moved, W, H);
     await page.waitForTimeout(800); // the direct-mode assets are fetched in the background once the stream is up
     const before = await snapshot(page);
+    // a second page on a local slide (no public URL): it has nothing to fall back to
+    const local = await newPage(browser, W, H);
+    await openViewer(local.page, `${s.url}/view/${SLIDE}`);
+    await settle(local.page, v);
+    const localBefore = await snapshot(local.page);
     const port = s.port;
     await s.close();
     try {
+    await local.page.waitForFunction(() => (window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.mode === 'offline', undefined, { timeout: 15_000 });
+    await local.page.waitForFunction(() => /server is unreachable/.test(document.querySelector('.ib-status')?.textContent ?? ''), undefined, { timeout: 5000 });
+    expect(psnr((await snapshot(local.page)).data, localBefore.data)).toBeGreaterThanOrEqual(50); // it keeps what it has
     await page.waitForFunction(() => (window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.mode === 'direct', undefined, { timeout: 15_000 });
     // nothing on screen changed
     expect(psnr((await snapshot(page)).data, before.data)).toBeGreaterThanOrEqual(50);
@@ -171,6 +182,8 @@ describe.skipIf(!haveChromium)('the viewer in chromium', () => {
     await page.waitForFunction(() => (window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.mode === 'stream', undefined, { timeout: 30_000 });
     await settle(page, { x: 5000, y: 4000, zoom: 1 });
     expect((await stats(page)).modeSwitches).toBeGreaterThanOrEqual(2);
+    await local.page.waitForFunction(() => (window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.mode === 'stream', undefined, { timeout: 30_000 });
+    await close(local.page, local.console, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream' failed/]);
     expect(psnr((await snapshot(page)).data, await iiifView(s.url, 'remote.svs', { x: 5000, y: 4000, zoom: 1 }, W, H))).toBeGreaterThanOrEqual(30);
     // the browser reports the refused reconnects itself; nothing else may be logged
     await close(page, c, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream' failed/]);
@@ -190,7 +203,10 @@ describe.skipIf(!haveChromium)('the viewer in chromium', () => {
       console.log(`direct view ${JSON.stringify(v)}: PSNR ${p.toFixed(1)} dB against the server's /iiif/3`);
       expect(p).toBeGreaterThanOrEqual(30);
     }
+    await page.waitForFunction(() => ((window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.stats().originRequests as number) > 0, undefined, { timeout: 5000 });
     const st = await stats(page);
+    // the worker counts its own origin requests: at most what the origin saw (the open's reads come before the first view)
+    expect(st.originRequests as number).toBeLessThanOrEqual(origin.log.filter((r) => r.method === 'GET').length);
     expect(origin.log.filter((r) => r.method === 'GET').every((r) => r.headers.origin === pages.base)).toBe(true);
     // coalesced: far fewer origin requests than tiles
     expect(origin.log.filter((r) => r.method === 'GET').length).toBeLessThan(st.tilesReceived / 2);

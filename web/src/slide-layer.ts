@@ -57,6 +57,7 @@ export class SlideLayer {
   private handle = 0;
   private navHandle = 0;
   private navSent = false;
+  private counted: { stream: TileStream | undefined; base: { originRequests: number; cacheHits: number } } = { stream: undefined, base: { originRequests: 0, cacheHits: 0 } };
   /** The level drawn in the last frame and its scale (device px per level px). */
   private drawn: { level: number; scale: number } | undefined;
   private readonly held = new Map<number, Held>();
@@ -382,8 +383,18 @@ export class SlideLayer {
     return this.viewDone && this.pendingDecodes === 0;
   }
 
-  async serverStats(): Promise<Record<string, number | string> | undefined> {
-    return this.stream?.connected ? this.stream.serverStats() : undefined;
+  /** Origin requests and cache hits (tiles shown from prefetch) of this layer, summed over its connections. */
+  async refreshStats(): Promise<void> {
+    const s = this.stream;
+    if (!s?.connected) return;
+    const st = await s.serverStats().catch(() => undefined);
+    if (this.counted.stream !== s) {
+      // a new connection: what the last one counted is kept
+      this.counted = { stream: s, base: { originRequests: this.stats.originRequests, cacheHits: this.stats.cacheHits } };
+    }
+    const origin = st && typeof st['originRequests'] === 'number' ? st['originRequests'] : 0;
+    this.stats.originRequests = this.counted.base.originRequests + origin;
+    this.stats.cacheHits = this.counted.base.cacheHits + s.stats().prefetchedUsed;
   }
 
   async close(): Promise<void> {

@@ -275,10 +275,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       drawUi();
       drawNavThumbnail();
     }
-    if (o.hash && now - lastHash > 250) {
-      lastHash = now;
-      history.replaceState(null, '', `${location.pathname}${location.search}#x=${Math.round(view.cx)}&y=${Math.round(view.cy)}&z=${+view.zoom.toPrecision(5)}`);
-    }
+    if (o.hash) writeHash();
     if (velocity || anim) requestFrame();
     checkIdle(allDrawn);
   }
@@ -288,6 +285,22 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
    * once when they were all in hand: no round trip); or, where some could not
    * be had (a tile error), every layer's view completed with nothing left to decode.
    */
+  /** The view in location.hash: at most four times a second, and always the last one. */
+  let hashTimer: ReturnType<typeof setTimeout> | undefined;
+  function writeHash(): void {
+    const now = performance.now();
+    if (now - lastHash < 250) {
+      hashTimer ??= setTimeout(() => {
+        hashTimer = undefined;
+        if (!destroyed) writeHash();
+      }, 250 - (now - lastHash));
+      return;
+    }
+    lastHash = now;
+    const h = `#x=${Math.round(view.cx)}&y=${Math.round(view.cy)}&z=${+view.zoom.toPrecision(5)}`;
+    if (location.hash !== h) history.replaceState(null, '', `${location.pathname}${location.search}${h}`);
+  }
+
   function idleNow(allDrawn: boolean): boolean {
     if (velocity || anim || dirty) return false;
     return allDrawn || (base.settled() && overlays.every((l) => !l.visible || l.settled()));
@@ -307,6 +320,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
 
   // ---- panels --------------------------------------------------------------------------
   let lastStatus = 0;
+  let lastRate: { t: number; tiles: number } | undefined;
   function drawUi(): void {
     const info0 = base.info!;
     // scale bar from MPP: a round length near 120 CSS px
@@ -341,12 +355,18 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     c.lineWidth = 1.5;
     c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
     const now = performance.now();
-    if (now - lastStatus > 500 || status.dataset['mode'] !== base.mode) {
-      lastStatus = now;
-      const st = viewer.stats();
-      status.textContent = `${st.mode} · ${st.renderer} · ${st.tilesDrawn} tiles · ${(st.bytes / 2 ** 20).toFixed(1)} MiB · ${st.originRequests} origin req · frame p95 ${st.frameMs.p95} ms`;
-      status.dataset['mode'] = st.mode;
-    }
+    if (now - lastStatus > 500 || status.dataset['mode'] !== base.mode) drawStatus(now);
+  }
+
+  /** The status line: mode, renderer, tiles (and per second), bytes, cache hits, origin requests, frame time. */
+  function drawStatus(now: number): void {
+    lastStatus = now;
+    const st = viewer.stats();
+    const rate = lastRate ? ((st.tilesReceived - lastRate.tiles) * 1000) / Math.max(1, now - lastRate.t) : 0;
+    lastRate = { t: now, tiles: st.tilesReceived };
+    const mode = st.mode === 'offline' ? 'offline: the server is unreachable, retrying' : st.mode;
+    status.textContent = `${mode} · ${st.renderer} · ${st.tilesDrawn} tiles (${rate.toFixed(0)}/s) · ${(st.bytes / 2 ** 20).toFixed(1)} MiB · ${st.cacheHits} from prefetch · ${st.originRequests} origin req · frame p95 ${st.frameMs.p95} ms`;
+    status.dataset['mode'] = st.mode;
   }
 
   /** The navigator draws from the textures' sources where it can (Canvas 2D), else from a small tile render. */
@@ -575,6 +595,8 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     },
     async destroy() {
       destroyed = true;
+      clearInterval(poll);
+      if (hashTimer) clearTimeout(hashTimer);
       if (raf) cancelAnimationFrame(raf);
       ro.disconnect();
       detach();
@@ -582,13 +604,12 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       element.innerHTML = '';
     },
   };
-  // server-side counters for the status panel (origin requests), every 2 s
-  const poll = setInterval(async () => {
+  // the stream's counters for the status panel (origin requests, cache hits), every second
+  const poll = setInterval(() => {
     if (destroyed) return clearInterval(poll);
-    for (const l of [base, ...overlays]) {
-      const st = await l.serverStats().catch(() => undefined);
-      if (st && typeof st['originRequests'] === 'number') l.stats.originRequests = st['originRequests'] as number;
-    }
-  }, 2000);
+    void Promise.all([base, ...overlays].map((l) => l.refreshStats())).then(() => {
+      if (ui && base.info && !destroyed) drawStatus(performance.now());
+    });
+  }, 1000);
   return viewer;
 }
