@@ -14,12 +14,12 @@
 //   npm run bench:stream -- [--slide .bench-data/large.svs] [--views 120] [--seed 1] [--delay-ms 20] [--dwell-ms 150]
 //
 // Needs ../shared/tools (origin.sh, proxy.sh) and nginx for the remote paths.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { connectTileStream } from 'imagebox/stream';
+import { DATA, pct, proxyStats, rng, startImagebox as startServer, startRemote } from './harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -32,10 +32,6 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
   },
 });
-const TOOLS = path.resolve('../shared/tools');
-const DATA = path.resolve('.bench-data');
-mkdirSync(`${DATA}/results`, { recursive: true });
-const env = { ...process.env, WSI_DATA: DATA };
 const slidePath = /^https?:/.test(opt.slide) ? undefined : path.resolve(opt.slide);
 if (slidePath && !existsSync(slidePath)) {
   console.error(`no slide ${slidePath}: /usr/bin/python3 ../shared/fixtures/make_fixtures.py --large ${opt.slide}`);
@@ -47,18 +43,6 @@ const W = 1920;
 const H = 1080;
 
 // ---- the seeded walk ------------------------------------------------------------------
-
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 /** Views in level pixels: pans of 1-3 tiles that keep their direction 70% of the time, zoom in / out 20% each. */
 function walk(levels, seed, n) {
@@ -116,32 +100,10 @@ function visible(l, v) {
   return out;
 }
 
-const pct = (a, p) => {
-  if (a.length === 0) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
-};
 
 // ---- the servers ------------------------------------------------------------------------
 
-async function startImagebox(config, extra = []) {
-  const cfg = `${DATA}/results/stream-bench-config.json`;
-  writeFileSync(cfg, JSON.stringify(config));
-  const server = spawn('node', ['dist/cli.js', 'serve', '--port', opt.port, '--host', '127.0.0.1', '--config', cfg, '--direct', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());
-    server.on('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-  return {
-    base: `http://127.0.0.1:${opt.port}`,
-    async stop() {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
-    },
-  };
-}
-
-const proxyStats = async () => (await (await fetch('http://127.0.0.1:8084/__proxy/stats')).json());
+const startImagebox = (config, extra = []) => startServer({ name: 'stream-bench', config, port: opt.port, args: ['--direct', ...extra] });
 
 // ---- one session over the stream ----------------------------------------------------------
 
@@ -243,18 +205,12 @@ const record = (name, where, r, origin) => {
   console.log(JSON.stringify(row));
 };
 
-let remoteUrl;
+let remoteUrl = opt.slide;
 let stopRemote = async () => {};
 if (slidePath) {
-  execFileSync('bash', [`${TOOLS}/peers/origin.sh`, 'start', '8083', path.dirname(slidePath)], { env, stdio: 'ignore' });
-  execFileSync('bash', [`${TOOLS}/peers/proxy.sh`, 'start', '8084', 'http://127.0.0.1:8083', opt['delay-ms']], { env, stdio: 'ignore' });
-  remoteUrl = `http://127.0.0.1:8084/${path.basename(slidePath)}`;
-  stopRemote = async () => {
-    execFileSync('bash', [`${TOOLS}/peers/proxy.sh`, 'stop', '8084'], { env, stdio: 'ignore' });
-    execFileSync('bash', [`${TOOLS}/peers/origin.sh`, 'stop', '8083'], { env, stdio: 'ignore' });
-  };
-} else {
-  remoteUrl = opt.slide;
+  const remote = startRemote(path.dirname(slidePath), opt['delay-ms']);
+  remoteUrl = `${remote.base}/${path.basename(slidePath)}`;
+  stopRemote = remote.stop;
 }
 
 try {

@@ -15,14 +15,14 @@
 // view), frame time while panning (rAF intervals during a 1 s programmatic
 // drag of 600 px/s), origin requests.
 //
-//   npm run bench:viewer -- [--slide .bench-data/large.svs] [--views 40] [--seed 7] [--delay-ms 20] [--dwell-ms 300] [--only stream,direct,osd]
+//   npm run bench:viewer -- [--slide .bench-data/large.svs] [--views 40] [--seed 7] [--delay-ms 20] [--dwell-ms 300] [--only stream,direct,osd] [--renderer 2d|webgl2]
 //
 // Needs ../shared/tools (origin.sh, proxy.sh), nginx and /usr/bin/chromium.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { DATA, pct, proxyStats, rng, startImagebox as startServer, startRemote } from './harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -36,10 +36,6 @@ const { values: opt } = parseArgs({
     renderer: { type: 'string', default: '' },
   },
 });
-const TOOLS = path.resolve('../shared/tools');
-const DATA = path.resolve('.bench-data');
-mkdirSync(`${DATA}/results`, { recursive: true });
-const env = { ...process.env, WSI_DATA: DATA };
 const slidePath = path.resolve(opt.slide);
 if (!existsSync(slidePath)) {
   console.error(`no slide ${slidePath}: /usr/bin/python3 ../shared/fixtures/make_fixtures.py --large ${opt.slide}`);
@@ -54,18 +50,6 @@ const ID = path.basename(slidePath);
 const ORIGIN = 'http://127.0.0.1:8084'; // the latency proxy in front of the nginx origin (8083)
 
 // ---- the seeded walk (level-0 centre and zoom: screen px per level-0 px) ---------------
-
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 function walk(width, height, seed, n) {
   const r = rng(seed);
@@ -103,33 +87,10 @@ function walk(width, height, seed, n) {
   return out;
 }
 
-const pct = (a, p) => {
-  if (a.length === 0) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
-};
 
 // ---- the servers -------------------------------------------------------------------------
 
-async function startImagebox() {
-  const cfg = `${DATA}/results/viewer-bench-config.json`;
-  writeFileSync(cfg, JSON.stringify({ slides: { [ID]: { url: `${ORIGIN}/${ID}` } } }));
-  const server = spawn('node', ['dist/cli.js', 'serve', '--port', opt.port, '--host', '127.0.0.1', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());
-    server.on('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-  return {
-    base: `http://127.0.0.1:${opt.port}`,
-    async stop() {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
-    },
-  };
-}
-
-const url0 = (r) => `&renderer=${r}`;
-const proxyStats = async () => (await (await fetch(`${ORIGIN}/__proxy/stats`)).json());
+const startImagebox = () => startServer({ name: 'viewer-bench', config: { slides: { [ID]: { url: `${ORIGIN}/${ID}` } } }, port: opt.port });
 
 // ---- in the page: the same driver for every viewer -------------------------------------------
 
@@ -243,10 +204,7 @@ async function runViewer(browser, name, url, setup, walkViews) {
 
 const started = [];
 try {
-  execFileSync('bash', [`${TOOLS}/peers/origin.sh`, 'start', '8083', path.dirname(slidePath)], { env, stdio: 'ignore' });
-  started.push(() => execFileSync('bash', [`${TOOLS}/peers/origin.sh`, 'stop', '8083'], { env, stdio: 'ignore' }));
-  execFileSync('bash', [`${TOOLS}/peers/proxy.sh`, 'start', '8084', 'http://127.0.0.1:8083', opt['delay-ms']], { env, stdio: 'ignore' });
-  started.push(() => execFileSync('bash', [`${TOOLS}/peers/proxy.sh`, 'stop', '8084'], { env, stdio: 'ignore' }));
+  started.push(startRemote(path.dirname(slidePath), opt['delay-ms']).stop);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS, headless: true });
   started.push(() => browser.close());
   // the slide's size, from a throw-away server
@@ -259,7 +217,8 @@ try {
   }
   const views = walk(dims.width, dims.height, Number(opt.seed), VIEWS + 1);
   const only = new Set(opt.only.split(','));
-  const hash = (s) => `${opt.renderer ? `${url0(opt.renderer)}` : ''}#x=${s.x}&y=${s.y}&z=${s.zoom}`;
+  const query = opt.renderer ? `&renderer=${opt.renderer}` : '';
+  const hash = (s) => `${query}#x=${s.x}&y=${s.y}&z=${s.zoom}`;
   const runs = [];
   for (const name of ['stream', 'direct', 'osd']) {
     if (!only.has(name)) continue;
