@@ -7,6 +7,7 @@
 //   u8 type | u8 version (1) | u16 flags | u32 id (request id or view sequence)
 // Hot frames (VIEW, TILE, VIEW_DONE, CANCEL, CLOSE) have fixed binary bodies;
 // rare ones (HELLO, OPEN, WELCOME, SLIDE, ERROR, STATS) carry UTF-8 JSON.
+import type { Level } from '../slide/types.js';
 import { ImageboxError, type ErrorCode } from '../errors.js';
 
 export const PROTOCOL = 'imagebox.v1';
@@ -130,15 +131,8 @@ export interface Welcome {
   server: string;
 }
 
-export interface SlideLevel {
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  cols: number;
-  rows: number;
-  downsample: number;
-}
+/** A level as SLIDE frames describe it: the slide model's own Level. */
+export type SlideLevel = Level;
 
 export interface SlideInfo {
   type: typeof MessageType.Slide;

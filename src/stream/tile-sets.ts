@@ -4,15 +4,10 @@
 // centre, the next coarser level under the whole view (placeholders).
 // Pure functions over level geometry. Isomorphic.
 
-export interface LevelGrid {
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  cols: number;
-  rows: number;
-  downsample: number;
-}
+import type { Level } from '../slide/types.js';
+
+/** The geometry the tile sets need: a Level. */
+export type LevelGrid = Level;
 
 export interface Rect {
   x: number;

@@ -3,15 +3,10 @@
 // pixel. Everything else (the level to read, its rectangle, screen <-> slide)
 // follows from it and the viewport.
 
-export interface Grid {
-  width: number;
-  height: number;
-  tileWidth: number;
-  tileHeight: number;
-  cols: number;
-  rows: number;
-  downsample: number;
-}
+import type { Level } from '../../src/slide/types.js';
+
+/** A level of the slide on screen (the geometry the stream's SLIDE frame carries). */
+export type Grid = Level;
 
 export interface ViewState {
   cx: number;
