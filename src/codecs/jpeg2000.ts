@@ -11,6 +11,7 @@
 // when it does not (colour space not sRGB, e.g. full-width chroma), the decoded
 // Y, Cb, Cr go through our full-range JFIF kernel (image-ops.ts).
 
+import { cropTo } from './crop.js';
 import { ImageboxError } from '../errors.js';
 import { Compression, type EncodedTile } from '../contracts/tile.js';
 import { type RGBA } from '../contracts/pixels.js';
@@ -124,12 +125,7 @@ export class Jpeg2000Decoder {
     const vh = Math.ceil(tile.validHeight / f);
     if (tile.missing || tile.bytes.length === 0) return { width: vw, height: vh, data: new Uint8Array(vw * vh * 4) };
     const img = await this.decode(k, tile.bytes, { compression: tile.compression, reduce });
-    if (img.width === vw && img.height === vh) return img;
-    const w = Math.min(vw, img.width);
-    const h = Math.min(vh, img.height);
-    const data = new Uint8Array(w * h * 4);
-    for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * 4, (y * img.width + w) * 4), y * w * 4);
-    return { width: w, height: h, data };
+    return cropTo(img, vw, vh);
   }
 
   /** Decode one codestream to RGBA (the full stored tile, at the requested reduction). */

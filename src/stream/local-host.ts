@@ -3,6 +3,7 @@
 // this thread by the same codecs and WASM kernels. The viewer's direct mode
 // runs a StreamSession over it in a Web Worker, so the no-server path has the
 // same scheduler, prefetch rules and protocol as the server. Isomorphic.
+import { cropTo } from '../codecs/crop.js';
 import { asImageboxError } from '../errors.js';
 import type { PixelReader } from '../contracts/pixels.js';
 import type { EncodedTile } from '../contracts/tile.js';
@@ -17,13 +18,6 @@ export interface LocalHostOptions {
   cacheBytes?: number;
   /** Makes a JPEG of RGBA, for clients that ask for jpeg (optional: without it they get rgba). */
   encodeJpeg?: (width: number, height: number, rgba: Uint8Array) => Uint8Array;
-}
-
-function crop(data: Uint8Array, w: number, h: number, vw: number, vh: number): Uint8Array {
-  if (w === vw && h === vh) return data;
-  const out = new Uint8Array(vw * vh * 4);
-  for (let y = 0; y < vh; y++) out.set(data.subarray(y * w * 4, (y * w + vw) * 4), y * vw * 4);
-  return out;
 }
 
 export class LocalStreamHost implements StreamHost {
@@ -84,8 +78,7 @@ export class LocalStreamHost implements StreamHost {
 
   async decode(_owner: object, tile: EncodedTile, _ref: SlideRef, format: 'rgba' | 'jpeg'): Promise<TilePayload> {
     try {
-      const img = await this.o.pixels.decode(tile);
-      return this.finish({ width: tile.validWidth, height: tile.validHeight, data: crop(img.data, img.width, img.height, tile.validWidth, tile.validHeight) }, format);
+      return this.finish(cropTo(await this.o.pixels.decode(tile), tile.validWidth, tile.validHeight), format);
     } catch (e) {
       throw asImageboxError(e, 'E_CORRUPT_TILE');
     }

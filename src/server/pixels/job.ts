@@ -1,4 +1,5 @@
 // One pixel job, as it runs inside a worker: render, orient, quality, encode.
+import { cropTo } from '../../codecs/crop.js';
 import { ImageboxError } from '../../errors.js';
 import type { Slide } from '../../slide/slide.js';
 import type { EncodedTile } from '../../contracts/tile.js';
@@ -54,16 +55,6 @@ export interface JobResult {
   body: Uint8Array;
   width: number;
   height: number;
-}
-
-/** The valid top-left part of a decoded tile (JPEG decodes the padded stored size). */
-export function cropTo(img: RGBA, width: number, height: number): RGBA {
-  if (img.width === width && img.height === height) return img;
-  const w = Math.min(width, img.width);
-  const h = Math.min(height, img.height);
-  const data = new Uint8Array(w * h * 4);
-  for (let y = 0; y < h; y++) data.set(img.data.subarray(y * img.width * 4, (y * img.width + w) * 4), y * w * 4);
-  return { width: w, height: h, data };
 }
 
 async function finishTile(backend: PixelBackend, img: RGBA, format: 'rgba' | 'jpg', jpegQuality: number): Promise<JobResult> {
