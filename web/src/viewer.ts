@@ -13,7 +13,7 @@ import { normalise, GeoJsonLayer } from './geojson.js';
 import { attachInput } from './input.js';
 import { Canvas2dRenderer, WebGl2Renderer, type Quad, type Renderer } from './renderer.js';
 import { SlideLayer, type LayerSource, type Mode } from './slide-layer.js';
-import { clampView, fitZoom, type ViewState, type Viewport } from './view.js';
+import { clampView, fitZoom, zoomAround, type ViewState, type Viewport } from './view.js';
 
 export interface ViewerOptions extends LayerSource {
   /** Where viewer.js, direct-worker.js, kernels.wasm and openjpeg.wasm are (default: next to this script). */
@@ -181,10 +181,8 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     },
     zoomBy(factor: number, sx: number, sy: number, animate: boolean): void {
       if (!base.info) return;
-      const [px, py] = [view.cx + (sx - vp.width / 2) / view.zoom, view.cy + (sy - vp.height / 2) / view.zoom];
-      const to = clampView(base.levels, { zoom: view.zoom * factor, cx: 0, cy: 0 }, vp);
-      const z = to.zoom;
-      const next = clampView(base.levels, { zoom: z, cx: px - (sx - vp.width / 2) / z, cy: py - (sy - vp.height / 2) / z }, vp);
+      const z = clampView(base.levels, { ...view, zoom: view.zoom * factor }, vp).zoom; // the zoom limits first
+      const next = clampView(base.levels, zoomAround(view, vp, z / view.zoom, sx, sy), vp);
       velocity = undefined;
       if (animate) {
         anim = { from: view, to: next, t0: performance.now(), ms: 200 };
@@ -271,10 +269,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     if (drawTimes.length > 2000) drawTimes.splice(0, 1000);
     frames++;
     dirty = false;
-    if (ui) {
-      drawUi();
-      drawNavThumbnail();
-    }
+    if (ui) drawUi();
     if (o.hash) writeHash();
     if (velocity || anim) requestFrame();
     checkIdle(allDrawn);
@@ -333,27 +328,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       scalebar.textContent = len >= 1000 ? `${len / 1000} mm` : `${len} µm`;
       scalebar.style.display = '';
     } else scalebar.style.display = 'none';
-    // navigator: the coarsest level, and the view on it
-    const l0 = base.levels[0]!;
-    const nw = 180;
-    const nh = Math.max(20, Math.round((nw * l0.height) / l0.width));
-    if (nav.width !== nw || nav.height !== nh) {
-      nav.width = nw;
-      nav.height = nh;
-    }
-    const c = nav.getContext('2d')!;
-    c.fillStyle = '#222';
-    c.fillRect(0, 0, nw, nh);
-    const s = nw / l0.width;
-    const top = base.levels[base.levels.length - 1]!;
-    for (const h of base.coarsest()) {
-      if (!h.tex) continue;
-      const src = navSource(h.tex);
-      if (src) c.drawImage(src, h.col * top.tileWidth * top.downsample * s, h.row * top.tileHeight * top.downsample * s, h.width * top.downsample * s, h.height * top.downsample * s);
-    }
-    c.strokeStyle = '#ffd400';
-    c.lineWidth = 1.5;
-    c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
+    drawNavigator();
     const now = performance.now();
     if (now - lastStatus > 500 || status.dataset['mode'] !== base.mode) drawStatus(now);
   }
@@ -369,15 +344,50 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     status.dataset['mode'] = st.mode;
   }
 
-  /** The navigator draws from the textures' sources where it can (Canvas 2D), else from a small tile render. */
-  const navCache = new WeakMap<object, CanvasImageSource>();
-  function navSource(tex: object): CanvasImageSource | undefined {
-    const src = (tex as { source?: CanvasImageSource }).source;
-    if (src) return src;
-    return navCache.get(tex);
+  /**
+   * The navigator: a picture of the whole slide, and the view on it. The
+   * picture is painted once per change (not per frame): under Canvas 2D from
+   * the coarsest level's tiles as they arrive; under WebGL, whose textures a 2D
+   * canvas cannot draw, from an IIIF thumbnail of the server.
+   */
+  const navPicture = document.createElement('canvas');
+  let navPainted = -1; // coarsest tiles in the picture
+  /** The navigator 180 px wide, the slide's shape; resizing clears the picture. */
+  function navSize(): { nw: number; nh: number; s: number } {
+    const l0 = base.levels[0]!;
+    const nw = 180;
+    const nh = Math.max(20, Math.round((nw * l0.height) / l0.width));
+    if (nav.width !== nw || nav.height !== nh) {
+      nav.width = navPicture.width = nw;
+      nav.height = navPicture.height = nh;
+      navPainted = -1;
+    }
+    return { nw, nh, s: nw / l0.width };
+  }
+  function drawNavigator(): void {
+    const { nw, nh, s } = navSize();
+    if (renderer.kind === '2d') {
+      const tiles = base.coarsest();
+      if (tiles.length !== navPainted) {
+        navPainted = tiles.length;
+        const p = navPicture.getContext('2d')!;
+        p.clearRect(0, 0, nw, nh);
+        const top = base.levels[base.levels.length - 1]!;
+        for (const h of tiles) {
+          const src = (h.tex as { source?: CanvasImageSource } | undefined)?.source;
+          if (src) p.drawImage(src, h.col * top.tileWidth * top.downsample * s, h.row * top.tileHeight * top.downsample * s, h.width * top.downsample * s, h.height * top.downsample * s);
+        }
+      }
+    }
+    const c = nav.getContext('2d')!;
+    c.fillStyle = '#222';
+    c.fillRect(0, 0, nw, nh);
+    c.drawImage(navPicture, 0, 0);
+    c.strokeStyle = '#ffd400';
+    c.lineWidth = 1.5;
+    c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
   }
 
-  // the navigator for WebGL: one small 2D copy of the coarsest level, made from an IIIF thumbnail or the level's tiles
   async function navThumbnail(): Promise<void> {
     if (!o.server || o.slide === undefined || renderer.kind !== 'webgl2') return;
     const img = new Image();
@@ -388,30 +398,12 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     } catch {
       return;
     }
-    const l0 = base.levels[0]!;
-    const top = base.levels[base.levels.length - 1]!;
-    const c = document.createElement('canvas');
-    c.width = img.naturalWidth;
-    c.height = img.naturalHeight;
-    c.getContext('2d')!.drawImage(img, 0, 0);
-    // one pseudo tile covering the whole slide, registered in the coarsest level's grid
-    navCache.set(navKey, c);
-    navWhole = { src: c, w: l0.width / top.downsample, h: l0.height / top.downsample };
+    if (destroyed) return;
+    const { nw, nh } = navSize();
+    const p = navPicture.getContext('2d')!;
+    p.clearRect(0, 0, nw, nh);
+    p.drawImage(img, 0, 0, nw, nh);
     requestFrame();
-  }
-  const navKey = {};
-  let navWhole: { src: CanvasImageSource; w: number; h: number } | undefined;
-  /** The navigator under WebGL: the thumbnail, and the view on it. */
-  function drawNavThumbnail(): void {
-    if (navWhole && renderer.kind === 'webgl2') {
-      const c = nav.getContext('2d')!;
-      c.drawImage(navWhole.src, 0, 0, nav.width, nav.height);
-      const l0 = base.levels[0]!;
-      const s = nav.width / l0.width;
-      c.strokeStyle = '#ffd400';
-      c.lineWidth = 1.5;
-      c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
-    }
   }
   nav.addEventListener('click', (e) => {
     const r = nav.getBoundingClientRect();
