@@ -76,22 +76,8 @@ describe('SlideCache', () => {
   it('a registry under churn keeps at most maxOpen slides open and closes every other one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imagebox-churn-'));
     for (let i = 0; i < 24; i++) copyFileSync(fixturePath('generic-pyramid-jpeg.tif'), join(dir, `s${i}.tif`));
-    const opened: Slide[] = [];
-    const closed = new Set<Slide>();
-    const reg = new SlideRegistry({
-      slidesDir: dir,
-      maxOpen: 4,
-      open: async (spec) => {
-        const s = await openSlide(spec.location);
-        const close = s.close.bind(s);
-        s.close = async () => {
-          closed.add(s);
-          await close();
-        };
-        opened.push(s);
-        return s;
-      },
-    });
+    const { open, opened, closed } = counting();
+    const reg = new SlideRegistry({ slidesDir: dir, maxOpen: 4, open: (spec) => open(spec.location)() });
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: 24 }, (_, i) => reg.use(`s${i}.tif`, (_e, s) => s.tile(0, 0, 0))));
       expect(reg.openCount()).toBeLessThanOrEqual(4);
