@@ -9,6 +9,7 @@ import { integerArg, parseCommandLine, UsageError } from './args.js';
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
+                     [--origin-connections 64]
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -27,6 +28,8 @@ export interface ServeArgs {
   direct: boolean;
   reusePort: boolean;
   iiifPrefetch: boolean;
+  /** Keep-alive connections per remote origin (undefined: the transport's default, 64). */
+  originConnections: number | undefined;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -45,6 +48,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       direct: { type: 'boolean' },
       'reuse-port': { type: 'boolean' },
       'no-iiif-prefetch': { type: 'boolean' },
+      'origin-connections': { type: 'string' },
     },
     SERVE_USAGE,
   );
@@ -63,6 +67,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     direct: v['direct'] === true,
     reusePort: v['reuse-port'] === true,
     iiifPrefetch: v['no-iiif-prefetch'] !== true,
+    originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
   };
   if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
   return a;
@@ -74,6 +79,8 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   const a = parseServeArgs(argv);
+  // read by the shared HTTP transport of this thread and of the pixel workers
+  if (a.originConnections !== undefined) process.env['IMAGEBOX_ORIGIN_CONNECTIONS'] = String(a.originConnections);
   const registry: RegistryOptions = { allow: a.allow };
   if (a.config) Object.assign(registry, await loadConfig(a.config));
   registry.slidesDir = a.slides ?? (a.config ? undefined : `${ROOT}samples`);

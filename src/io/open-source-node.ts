@@ -22,9 +22,14 @@ export interface OpenSourceOptions {
 
 let shared: UndiciTransport | undefined;
 
-/** The process-wide undici transport (one keep-alive pool per origin). */
+/**
+ * The process-wide undici transport (one keep-alive pool per origin), with
+ * IMAGEBOX_ORIGIN_CONNECTIONS connections per origin when set (`serve
+ * --origin-connections`; pixel workers inherit it).
+ */
 export function sharedUndiciTransport(): UndiciTransport {
-  shared ??= new UndiciTransport();
+  const env = process.env['IMAGEBOX_ORIGIN_CONNECTIONS'];
+  shared ??= new UndiciTransport(env !== undefined && /^[1-9]\d{0,3}$/.test(env) ? { connections: Number(env) } : {});
   return shared;
 }
 

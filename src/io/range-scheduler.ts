@@ -1,8 +1,11 @@
 // RangeScheduler: a ByteSource wrapped around another one.
 //  - reads issued in the same tick are collected (one microtask), sorted, and
 //    merged where they overlap or lie closer than gapBytes (up to maxSpanBytes
-//    per merged span); all groups of a flush go to the inner read() in ONE call
-//    (HttpSource makes that one multi-range request, or parallel requests);
+//    per merged span); the groups of one caller (reads that share an abort
+//    signal, or have none: a stream's batch, a tile's two offset blocks) go to
+//    the inner read() in ONE call (HttpSource makes that one multi-range
+//    request), while unrelated callers' groups go out as parallel requests, so
+//    one client's tile never waits for another's bytes in the same answer;
 //  - a read covered by a span already in flight waits for it (single flight);
 //  - fetched spans go into a byte-bounded LRU SpanCache that answers covered
 //    reads without a request; it is dropped when the source changes;
@@ -25,6 +28,11 @@ export interface RangeSchedulerOptions {
   maxPrefetchQueue?: number;
   /** Ranges sent per prefetch batch (default 32). */
   prefetchBatch?: number;
+  /**
+   * Inner reads one flush may start at once (default 32). Unrelated callers'
+   * groups beyond this share requests (multi-range), so a burst stays bounded.
+   */
+  maxParallelReads?: number;
 }
 
 export interface SchedulerStats extends IoStats {
@@ -43,6 +51,8 @@ export interface SchedulerStats extends IoStats {
 interface Waiter {
   offset: number;
   end: number;
+  /** Who asked: the caller's abort signal (or NO_SIGNAL); groups of one caller go in one request. */
+  caller: object;
   resolve(data: Uint8Array): void;
   reject(e: unknown): void;
   done: boolean;
@@ -84,6 +94,8 @@ function splittable(e: unknown): boolean {
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+/** The caller of reads made without a signal (they coalesce with each other, as one caller). */
+const NO_SIGNAL = {};
 
 export class RangeScheduler implements ByteSource {
   readonly id: string;
@@ -91,6 +103,7 @@ export class RangeScheduler implements ByteSource {
   private readonly maxSpan: number;
   private readonly maxPrefetchQueue: number;
   private readonly prefetchBatch: number;
+  private readonly maxParallel: number;
   private readonly cache: SpanCache | undefined;
   private readonly counters: SchedulerStats = {
     ...newStats(),
@@ -123,6 +136,7 @@ export class RangeScheduler implements ByteSource {
     this.cache = cacheBytes > 0 ? new SpanCache(cacheBytes, options.budget) : undefined;
     this.maxPrefetchQueue = options.maxPrefetchQueue ?? 1024;
     this.prefetchBatch = Math.max(1, options.prefetchBatch ?? 32);
+    this.maxParallel = Math.max(1, options.maxParallelReads ?? 32);
     this.unsubscribe = inner.onChange?.((e) => this.sourceChanged(e));
   }
 
@@ -265,7 +279,7 @@ export class RangeScheduler implements ByteSource {
     const flight = this.flights.find((f) => f.offset <= offset && f.end >= end && !f.group.cancelled);
     if (flight) this.counters.inflightHits++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      const w: Waiter = { offset, end, resolve, reject, done: false };
+      const w: Waiter = { offset, end, caller: signal ?? NO_SIGNAL, resolve, reject, done: false };
       if (signal) {
         const onAbort = (): void => {
           if (w.done) return;
@@ -328,20 +342,56 @@ export class RangeScheduler implements ByteSource {
     this.queue = [];
     if (waiters.length === 0) return;
     const groups: Group[] = this.group(waiters).map((g) => ({ offset: g.offset, end: g.end, waiters: g.items }));
-    const ac = new AbortController();
-    // Abort the inner read when every waiter of this flush has given up.
-    const abandon = (): void => {
-      if (groups.every((g) => g.waiters.every((w) => w.done))) {
-        for (const g of groups) g.cancelled = true;
-        ac.abort();
-      }
+    for (const request of this.byCaller(groups)) {
+      const ac = new AbortController();
+      // Abort the inner read when every waiter of this request has given up.
+      const abandon = (): void => {
+        if (request.every((g) => g.waiters.every((w) => w.done))) {
+          for (const g of request) g.cancelled = true;
+          ac.abort();
+        }
+      };
+      for (const g of request) for (const w of g.waiters) w.abandon = abandon;
+      this.foreground++;
+      void this.send(request, ac.signal, false, abandon).finally(() => {
+        this.foreground--;
+        if (this.foreground === 0) this.schedulePump();
+      });
+    }
+  }
+
+  /**
+   * The groups of a flush as inner reads: groups that share a caller (or a
+   * merged span) travel together; unrelated ones apart, at most maxParallel
+   * reads (the rest share them round-robin).
+   */
+  private byCaller(groups: Group[]): Group[][] {
+    if (groups.length === 1) return [groups];
+    const parent = groups.map((_, i) => i);
+    const root = (i: number): number => {
+      while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+      return i;
     };
-    for (const w of waiters) w.abandon = abandon;
-    this.foreground++;
-    void this.send(groups, ac.signal, false, abandon).finally(() => {
-      this.foreground--;
-      if (this.foreground === 0) this.schedulePump();
+    const firstOf = new Map<object, number>();
+    groups.forEach((g, i) => {
+      for (const w of g.waiters) {
+        const j = firstOf.get(w.caller);
+        if (j === undefined) firstOf.set(w.caller, i);
+        else parent[root(i)] = root(j);
+      }
     });
+    const byRoot = new Map<number, Group[]>();
+    groups.forEach((g, i) => {
+      const r = root(i);
+      const list = byRoot.get(r);
+      if (list) list.push(g);
+      else byRoot.set(r, [g]);
+    });
+    const requests = [...byRoot.values()];
+    if (requests.length <= this.maxParallel) return requests;
+    const shared: Group[][] = Array.from({ length: this.maxParallel }, () => []);
+    requests.forEach((r, i) => shared[i % this.maxParallel]!.push(...r));
+    return shared;
   }
 
   /**
@@ -446,7 +496,7 @@ export class RangeScheduler implements ByteSource {
       if (this.knownSize !== undefined && end > this.knownSize) continue;
       if (this.cache?.has(r.offset, r.length)) continue;
       if (this.flights.some((f) => f.offset <= r.offset && f.end >= end)) continue;
-      batch.push({ offset: r.offset, end, resolve: () => undefined, reject: () => undefined, done: true });
+      batch.push({ offset: r.offset, end, caller: NO_SIGNAL, resolve: () => undefined, reject: () => undefined, done: true });
     }
     if (batch.length === 0) return;
     const groups: Group[] = this.group(batch).map((g) => ({ offset: g.offset, end: g.end, waiters: g.items }));

@@ -9,6 +9,7 @@ import { ByteLru, SingleFlight, type CachedImage } from './cache.js';
 import type { ImagePlan } from './iiif/plan.js';
 import { storedTileAsJpeg } from '../codecs/jpeg-splice.js';
 import { prefetchNeighbours } from '../stream/prefetch.js';
+import { RecentTiles } from '../stream/recent-tiles.js';
 import type { Metrics } from './metrics.js';
 import type { PixelJob, JobResult } from './pixels/job.js';
 import { jobSpec, type SlideEntry } from './registry.js';
@@ -30,7 +31,9 @@ export interface ImageServiceOptions {
   passthrough?: boolean;
   /**
    * After a tile of a remote slide, read its neighbours into the span cache in
-   * the background, so a plain IIIF viewer's pan finds them there (default true).
+   * the background, so a plain IIIF viewer's pan finds them there (default
+   * true). Only for tiles asked for near other recent requests of the slide
+   * (a viewer's view): random access gets no read-ahead.
    */
   neighbourPrefetch?: boolean;
 }
@@ -47,6 +50,8 @@ export class ImageService {
   private readonly neighbourPrefetch: boolean;
   /** Neighbour ranges queued for plain IIIF clients (metrics). */
   prefetchQueued = 0;
+  /** Requested tiles per slide, to read ahead only for viewers (see RecentTiles). */
+  private readonly recent = new WeakMap<Slide, RecentTiles>();
 
   constructor(
     private readonly pixels: PixelRunner,
@@ -144,7 +149,10 @@ export class ImageService {
     }
     this.metrics.tilePaths[path] = (this.metrics.tilePaths[path] ?? 0) + 1;
     if (this.neighbourPrefetch && plan.passthrough) {
-      this.prefetchQueued += prefetchNeighbours(slide, plan.passthrough.level, plan.passthrough.col, plan.passthrough.row);
+      const { level, col, row } = plan.passthrough;
+      let recent = this.recent.get(slide);
+      if (!recent) this.recent.set(slide, (recent = new RecentTiles()));
+      if (recent.visit(level, col, row)) this.prefetchQueued += prefetchNeighbours(slide, level, col, row);
     }
     return {
       status: 200,

@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WSI_DIR } from '../helpers/fixtures.js';
+import { parseServeArgs } from '../../src/cli/serve.js';
+import { UsageError } from '../../src/cli/args.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -78,5 +80,11 @@ describe('imagebox serve', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--slides \/nonexistent: no such directory/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--origin-connections: connections per remote origin, 1-1024, else a usage error', () => {
+    expect(parseServeArgs(['--origin-connections', '16']).originConnections).toBe(16);
+    expect(parseServeArgs([]).originConnections).toBeUndefined();
+    for (const bad of ['0', '2000', 'x']) expect(() => parseServeArgs(['--origin-connections', bad])).toThrow(UsageError);
   });
 });

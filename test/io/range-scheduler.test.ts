@@ -69,6 +69,43 @@ describe('RangeScheduler: coalescing', () => {
     expect(s.stats().rangesSent).toBe(4);
   });
 
+  it('far ranges of unrelated callers (each with its own signal) in one tick -> parallel single-range requests, not one shared answer', async () => {
+    const s = sched();
+    const ranges = [
+      { offset: 3 * MiB, length: 100 },
+      { offset: 0, length: 16 },
+      { offset: 1 * MiB, length: 4000 },
+    ];
+    const out = await Promise.all(ranges.map((r) => s.read([r], new AbortController().signal)));
+    ranges.forEach((r, i) => expectBytes(out[i]![0], slice(r.offset, r.length)));
+    expect(origin.requests).toBe(3);
+    expect(origin.multiRangeRequests).toBe(0);
+  });
+
+  it('one caller\'s far ranges (one signal) still go as one multi-range request; near ranges of different callers still merge into one span', async () => {
+    const s = sched();
+    const ac = new AbortController();
+    const far = [{ offset: 3 * MiB, length: 100 }, { offset: 1 * MiB, length: 4000 }];
+    const out = await Promise.all(far.map((r) => s.read([r], ac.signal)));
+    far.forEach((r, i) => expectBytes(out[i]![0], slice(r.offset, r.length)));
+    expect(origin.requests).toBe(1);
+    expect(origin.multiRangeRequests).toBe(1);
+    origin.resetCounters();
+    const near = [{ offset: 2 * MiB, length: 1000 }, { offset: 2 * MiB + 5000, length: 1000 }];
+    const out2 = await Promise.all(near.map((r) => s.read([r], new AbortController().signal)));
+    near.forEach((r, i) => expectBytes(out2[i]![0], slice(r.offset, r.length)));
+    expect(origin.requests).toBe(1);
+    expect(origin.multiRangeRequests).toBe(0);
+  });
+
+  it('a burst of unrelated callers is bounded by maxParallelReads (the rest share multi-range requests)', async () => {
+    const s = sched({ maxParallelReads: 2 });
+    const ranges = Array.from({ length: 6 }, (_, i) => ({ offset: i * 600 * KiB, length: 200 }));
+    const out = await Promise.all(ranges.map((r) => s.read([r], new AbortController().signal)));
+    ranges.forEach((r, i) => expectBytes(out[i]![0], slice(r.offset, r.length)));
+    expect(origin.requests).toBe(2);
+  });
+
   it('correct bytes with origins that answer only the first part / a single range / 200', async () => {
     for (const faults of [{ partialMultipart: true }, { noMultiRange: 'first' as const }, { noMultiRange: 'whole' as const }]) {
       origin.faults = faults;

@@ -220,7 +220,10 @@ describe('stream on a remote slide: coalesced reads, prefetch, cancel', () => {
     const base = `${s.url}/iiif/3/${ID}`;
     expect((await fetch(`${base}/0,0,256,256/256,256/0/default.jpg`)).status).toBe(200); // the level's arrays load
     await new Promise((r) => setTimeout(r, 100));
-    expect((await fetch(`${base}/2560,2560,256,256/256,256/0/default.jpg`)).status).toBe(200);
+    // a viewer asks for tiles side by side: the third has two neighbours asked for, and its neighbours are read ahead
+    for (const [x, y] of [[2304, 2304], [2560, 2304], [2560, 2560]]) {
+      expect((await fetch(`${base}/${x},${y},256,256/256,256/0/default.jpg`)).status).toBe(200);
+    }
     await new Promise((r) => setTimeout(r, 200)); // the background reads
     origin.resetCounters();
     for (const [x, y] of [[2816, 2560], [2304, 2816], [2816, 2816]]) {
@@ -228,6 +231,22 @@ describe('stream on a remote slide: coalesced reads, prefetch, cancel', () => {
       expect(r.status).toBe(200);
     }
     expect(origin.requests).toBe(0);
+  });
+
+  it('plain IIIF clients: tiles asked for far apart (random access) get no read-ahead: one origin request each', async () => {
+    const fresh = await start({ registry: { config: { slides: { [ID]: { url: origin.url('/wsi/aperio-jpeg.svs') } } } } });
+    try {
+      const base = `${fresh.url}/iiif/3/${ID}`;
+      expect((await fetch(`${base}/0,256,256,256/256,256/0/default.jpg`)).status).toBe(200); // the level's arrays load
+      await new Promise((r) => setTimeout(r, 200));
+      origin.resetCounters();
+      const far = [[5120, 512], [1024, 4608], [7424, 3072], [3584, 5632], [6656, 1536]];
+      for (const [x, y] of far) expect((await fetch(`${base}/${x},${y},256,256/256,256/0/default.jpg`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200)); // a read-ahead would have gone out by now
+      expect(origin.requests).toBe(far.length);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
