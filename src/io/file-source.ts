@@ -4,7 +4,7 @@
 // replaced (rename over it) or rewritten in place is noticed and reported to
 // onChange listeners, who drop whatever they derived from the old bytes.
 // Messages name the file by its base name only: they may reach a client.
-import { readSync } from 'node:fs';
+import { read as readCallback, readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ImageboxError } from '../errors.js';
@@ -18,6 +18,24 @@ export interface FileSourceOptions {
    * filesystem, where one slow read would stall every other request.
    */
   syncReadMaxBytes?: number;
+  /**
+   * A synchronous read slower than this on average (microseconds; default 40)
+   * went to the disk, not the page cache: the next reads go through the thread
+   * pool, so the event loop serves other requests while the disk works, and a
+   * sync read is tried again after a while. A 13 KB tile from the page cache
+   * takes 2-10 us; from this machine's virtual disk ~140 us.
+   */
+  slowReadMicros?: number;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
+/** Reads done through the thread pool before a synchronous read is tried again. */
+const ASYNC_STRETCH = 256;
+
+/** fs.read as a promise (cheaper than FileHandle.read's promise machinery). */
+function preadAsync(fd: number, buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => readCallback(fd, buf, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 interface Identity {
@@ -38,6 +56,13 @@ export class FileSource implements ByteSource {
   private readonly counters: IoStats = newStats();
   private readonly listeners = new Set<(e: ImageboxError) => void>();
   private readonly syncMax: number;
+  private readonly slowMicros: number;
+  private readonly now: () => number;
+  /** Moving average of synchronous read times (us). */
+  private syncMicros = 0;
+  /** Reads left to do through the thread pool before trying sync again. */
+  private asyncLeft = 0;
+  private readonly modes = { sync: 0, async: 0 };
 
   constructor(
     readonly path: string,
@@ -46,6 +71,8 @@ export class FileSource implements ByteSource {
     this.id = `file:${path}`;
     this.name = basename(path);
     this.syncMax = options.syncReadMaxBytes ?? 64 * 1024;
+    this.slowMicros = options.slowReadMicros ?? 40;
+    this.now = options.now ?? (() => performance.now());
   }
 
   private fh(): Promise<FileHandle> {
@@ -90,6 +117,11 @@ export class FileSource implements ByteSource {
 
   stats(): IoStats {
     return { ...this.counters };
+  }
+
+  /** Reads done on the event loop (sync) and through the thread pool (async). */
+  readModes(): { sync: number; async: number } {
+    return { ...this.modes };
   }
 
   onChange(listener: (e: ImageboxError) => void): () => void {
@@ -149,17 +181,27 @@ export class FileSource implements ByteSource {
         }
         const buf = new Uint8Array(length);
         let done = 0;
-        if (length <= this.syncMax) {
+        if (length <= this.syncMax && this.asyncLeft === 0) {
+          const t0 = this.now();
           while (done < length) {
             const n = readSync(h.fd, buf, done, length - done, offset + done);
             if (n === 0) throw this.changed('it shrank');
             done += n;
           }
+          this.modes.sync++;
+          this.syncMicros = this.syncMicros * 0.8 + (this.now() - t0) * 1000 * 0.2;
+          if (this.syncMicros > this.slowMicros) {
+            this.asyncLeft = ASYNC_STRETCH;
+            this.syncMicros = 0;
+          }
+        } else {
+          this.modes.async++;
+          if (this.asyncLeft > 0) this.asyncLeft--;
         }
         while (done < length) {
-          const { bytesRead } = await h.read(buf, done, length - done, offset + done);
-          if (bytesRead === 0) throw this.changed('it shrank');
-          done += bytesRead;
+          const n = await preadAsync(h.fd, buf, done, length - done, offset + done);
+          if (n === 0) throw this.changed('it shrank');
+          done += n;
         }
         this.counters.requests++;
         this.counters.bytesFetched += length;

@@ -58,3 +58,35 @@ describe('openByteSource', () => {
     expect(() => openByteSource('ftp://example.com/x')).toThrow(/unsupported/);
   });
 });
+
+describe('FileSource: reads on the event loop while they are fast, through the thread pool while the disk is slow', () => {
+  const read300 = async (f: FileSource): Promise<void> => {
+    for (let i = 0; i < 300; i++) {
+      const off = (i * 997) % 90_000;
+      const [b] = await f.read([{ offset: off, length: 1000 }]);
+      expectBytes(b!, DATA.subarray(off, off + 1000));
+    }
+  };
+
+  it('page-cache speed (a clock that does not move): every read is synchronous', async () => {
+    const f = new FileSource(join(dir, 'a.bin'), { now: () => 0 });
+    try {
+      await read300(f);
+      expect(f.readModes()).toEqual({ sync: 300, async: 0 });
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('disk speed (every sync read takes 100 us): after three slow reads, 256 go through the pool, then sync is tried again', async () => {
+    let t = 0;
+    const f = new FileSource(join(dir, 'a.bin'), { now: () => (t += 0.1) }); // read twice per sync read: 100 us each
+    try {
+      await read300(f);
+      // 3 sync (moving average 20, 36, 48.8 us: over 40) -> 256 async -> 3 sync -> 38 async
+      expect(f.readModes()).toEqual({ sync: 6, async: 294 });
+    } finally {
+      await f.close();
+    }
+  });
+});
