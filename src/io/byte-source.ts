@@ -28,6 +28,10 @@ export interface ByteSource {
   readonly id: string;
   /** Total size in bytes. May cost a request before the first read; free after. */
   size(): Promise<number>;
+  /**
+   * The bytes of each range. They may be shared (a scheduler hands out the very
+   * bytes its cache keeps): readers must never write into them.
+   */
   read(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]>;
   /**
    * The first min(length, size) bytes, learning the size on the way (so a

@@ -426,7 +426,10 @@ export class RangeScheduler implements ByteSource {
         for (const w of d.g.waiters) {
           if (w.done) continue;
           w.done = true;
-          w.resolve(data.slice(w.offset - d.g.offset, w.end - d.g.offset));
+          // the whole span for one reader: its bytes as fetched (readers never write
+          // into what a source returns; the cache keeps the same bytes); parts: copies
+          const whole = w.offset === d.g.offset && w.end === d.g.end;
+          w.resolve(whole ? data : data.slice(w.offset - d.g.offset, w.end - d.g.offset));
         }
       } else {
         for (const w of d.g.waiters) {
