@@ -233,6 +233,15 @@ class Appender {
   }
 }
 
+/**
+ * A job's promise that counts as handled: after a failure the jobs still in the
+ * window reject too, and are not awaited (the first failure is what is thrown).
+ */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 const GLASS_RGBA = (255 << 24) | (243 << 16) | (240 << 8) | 241; // (241, 240, 243, 255) little-endian
 
 // --- the writer -----------------------------------------------------------------------------
@@ -271,10 +280,17 @@ export async function writeSyntheticSlide(options: SyntheticSlideOptions): Promi
   const partial = `${out}.${tag}.partial`;
   const spillPaths = levels.map((_, i) => `${partial}.L${i}`);
 
-  const exec = nWorkers === 0 ? inThread(k, init) : await workerPool(nWorkers, init);
-  const fh = await open(partial, 'w');
-  const spills: (Appender | undefined)[] = [];
+  let fh: FileHandle;
   try {
+    fh = await open(partial, 'w');
+  } catch (e) {
+    throw bad(`cannot write ${out}: ${(e as Error).message}`);
+  }
+  const spills: (Appender | undefined)[] = [];
+  let exec: Executor | undefined;
+  try {
+    exec = nWorkers === 0 ? inThread(k, init) : await workerPool(nWorkers, init);
+    const run = exec.run;
     for (let i = 1; i < nLevels; i++) spills[i] = new Appender(await open(spillPaths[i]!, 'w'));
     const sink: TiffSink = { write: async (d, p) => void (await fh.write(d, 0, d.length, p)) };
     const writer = new BigTiffWriter(sink);
@@ -341,7 +357,7 @@ export async function writeSyntheticSlide(options: SyntheticSlideOptions): Promi
       for (let col = 0; col < l.cols; col++) {
         const rgba = new Uint8Array(tile * tile * 4);
         for (let y = 0; y < tile; y++) rgba.set(band.subarray((y * bandW + col * tile) * 4, (y * bandW + col * tile + tile) * 4), y * tile * 4);
-        jobs.push(exec.run({ kind: 'encode', rgba, reduce: li + 1 < nLevels }));
+        jobs.push(settled(run({ kind: 'encode', rgba, reduce: li + 1 < nLevels })));
       }
       for (let col = 0; col < l.cols; col++) await handle(li, col, row, await jobs[col]!);
     };
@@ -352,7 +368,7 @@ export async function writeSyntheticSlide(options: SyntheticSlideOptions): Promi
     const fifo: { col: number; row: number; p: Promise<TileResult> }[] = [];
     for (let row = 0; row < l0.rows; row++) {
       for (let col = 0; col < l0.cols; col++) {
-        fifo.push({ col, row, p: exec.run({ kind: 'render', x: col * tile, y: row * tile, reduce: nLevels > 1 }) });
+        fifo.push({ col, row, p: settled(run({ kind: 'render', x: col * tile, y: row * tile, reduce: nLevels > 1 })) });
         if (fifo.length >= window) {
           const f = fifo.shift()!;
           await handle(0, f.col, f.row, await f.p);
@@ -370,7 +386,8 @@ export async function writeSyntheticSlide(options: SyntheticSlideOptions): Promi
     // elsewhere (OpenSlide names an associated image by the first word of the second line, split at \r or \n)
     const head = 'Aperio Image Library v12.0.15';
     const frame = `${width}x${height} [0,0 ${width}x${height}] (${tile}x${tile})`;
-    const name = basename(out, extname(out));
+    // the description is ASCII and '|'-separated: keep the file name's safe characters
+    const name = basename(out, extname(out)).replace(/[^\x20-\x7e]|\|/g, '_');
     const description =
       `${head}\r\n${frame} JPEG/YCC Q=${quality}|AppMag = ${appMag}|StripeWidth = 2040|ScanScope ID = SYNTHETIC|Filename = ${name}` +
       `|MPP = ${mpp.toFixed(4)}|OriginalWidth = ${width}|OriginalHeight = ${height}` +
@@ -489,7 +506,7 @@ export async function writeSyntheticSlide(options: SyntheticSlideOptions): Promi
   } finally {
     for (const s of spills) await s?.fh.close().catch(() => undefined);
     for (const p of spillPaths) await rm(p, { force: true });
-    await exec.close();
+    await exec?.close();
   }
 }
 

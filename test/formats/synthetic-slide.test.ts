@@ -195,6 +195,7 @@ describe('a synthetic slide (3000 x 2000, Q90) read back with openSlide', () => 
     await bad({ mpp: 0 }, /MPP/);
     await bad({ out: '' }, /output path/);
     await bad({ out: file }, /exists/);
+    await bad({ out: join(dir, 'no-such-dir', 'x.svs') }, /cannot write/);
     expect(existsSync(join(dir, 'bad.svs'))).toBe(false);
   });
 
