@@ -1,7 +1,8 @@
 // nginx as a static range origin (what a real static origin is): our own
 // config under .bench-data/run/, one worker, sendfile, keep-alive, CORS with
 // Content-Range exposed; started in the foreground (daemon off) so that its
-// PID is ours to stop. Files must be world-readable (the worker drops root).
+// PID is ours to stop. Run as root, the worker stays root (`user root`, as
+// test/helpers/nginx.ts does): a CI checkout under /root is not world-readable.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ export async function startNginx(root, { port, dataDir }) {
   writeFileSync(
     conf,
     `daemon off;
+${process.getuid?.() === 0 ? 'user root;' : ''}
 worker_processes 1;
 pid ${run}/nginx.pid;
 error_log ${run}/error.log warn;
