@@ -40,7 +40,7 @@
 // --smoke: the small fixture slide, 2 clients x 10 tiles, 6 views, no dwell, no peers:
 // it only proves every row still runs (CI); its times mean nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readSync, closeSync, readdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, readFileSync, readSync, closeSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -306,6 +306,9 @@ const peerSkip = () => {
 await row('paper-iip-local', paperMeta('IIPImage 1.1 (vips pyramid TIFF, IIIF 2)', 'local', 'iip'), async () => {
   const why = peerSkip() ?? (!existsSync('/usr/lib/iipimage-server/iipsrv.fcgi') ? 'iipsrv is not installed (../shared/tools/install-peers.sh)' : !haveNginx() ? 'no nginx (iip.sh fronts iipsrv with it)' : !existsSync(pyramidPath) ? `no pyramidal TIFF at ${pyramidPath} (--pyramid)` : undefined);
   if (why) return { skip: why };
+  // the whole pyramid into the page cache, as the SVS's tiles are (not a warm-up pass of the
+  // same tiles: that would fill iipsrv's own tile cache with exactly the tiles measured)
+  await new Promise((resolve, reject) => createReadStream(pyramidPath, { highWaterMark: 8 << 20 }).on('data', () => {}).on('end', resolve).on('error', reject));
   const port = opt['iip-port'];
   execFileSync('bash', [`${TOOLS}/peers/iip.sh`, 'start', port, pyramidPath], { env, stdio: 'ignore' });
   try {
@@ -313,11 +316,10 @@ await row('paper-iip-local', paperMeta('IIPImage 1.1 (vips pyramid TIFF, IIIF 2)
     const info = await (await fetch(`${base}/info.json`)).json();
     if (info.width !== L0.width || info.height !== L0.height) throw new Error(`IIPImage's info.json says ${info.width}x${info.height}, the slide is ${L0.width}x${L0.height}`);
     const url = (t) => `${base}/${region(t)}/0/default.jpg`;
-    await httpLoad(tiles, { url }); // a warm-up pass: the pyramid's pages into the page cache, as the SVS's are
     const r = await httpLoad(tiles, { url });
     const run = `${DATA}/run/iip-${port}`;
     const pids = readdirSync(run).filter((f) => /^iipsrv-\d+\.pid$/.test(f)).map((f) => Number(readFileSync(`${run}/${f}`, 'utf8').trim()));
-    return fromLoad(r, undefined, paperTileBytes, { peakRssMb: peakRssMb(pids), note: `${pids.length} iipsrv processes behind nginx; one warm-up pass first` });
+    return fromLoad(r, undefined, paperTileBytes, { peakRssMb: peakRssMb(pids), note: `${pids.length} iipsrv processes behind nginx; the pyramid read into the page cache first` });
   } finally {
     execFileSync('bash', [`${TOOLS}/peers/iip.sh`, 'stop', port], { env, stdio: 'ignore' });
   }
@@ -444,6 +446,9 @@ for (const r of rows) {
   md.push(`| ${r.workload === 'paper' ? 'paper' : 'viewer walk (per view)'} | ${r.path}${r.errors ? ` (${r.errors} errors)` : ''} | ${r.where} | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${fmt(r.tilesPerSec)} | ${fmt(r.originRequestsPerTile)} | ${fmt(r.originBytesRatio)} | ${fmt(r.openMs)} | ${fmt(r.openRequests)} | ${fmt(r.peakRssMb)} |`);
 }
 for (const s of skipped) md.push(`| - | ${s.id}: skipped (${s.reason}) | | | | | | | | | | |`);
+md.push('');
+md.push('Paper rows: latency per tile request. Walk rows: per-view completion; tiles/s = visible tiles per second of view time (dwell left out); origin requests per visible tile; origin bytes against the stored bytes of the distinct tiles the walk shows (paper rows: of the tiles served). Open: the first info.json on a fresh server (stream: connect + open; in-process readers: their open), and the origin requests it took. RSS: VmHWM of the server process(es); in-process rows run inside the benchmark.');
+for (const r of rows) if (r.note || r.origin) md.push(`- ${r.id}: ${[r.origin, r.note].filter(Boolean).join('; ')}`);
 md.push('');
 md.push('Ratios: ' + ratios.map(([n, v]) => `${n} ${v}x`).join('; ') + '.');
 md.push('');
