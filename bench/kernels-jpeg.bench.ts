@@ -5,6 +5,7 @@
 // the kernel's scaled decodes (1/2, 1/4, 1/8 from the DCT).
 //
 //   npm run build:wasm && npx vitest bench --run bench/kernels-jpeg.bench.ts
+//   BENCH_SMOKE=1 ...: a few calls per task and one interleaved round (CI: it still runs)
 //
 // Every decoder gets the same complete stream (JPEGTables spliced into the
 // tile, Adobe transform 0 for the RGB-coded Aperio tiles); the kernel is also
@@ -100,7 +101,8 @@ function decoders(c: Case): Decoder[] {
 }
 
 // vitest bench: the usual hz / percentiles per decoder
-const opts = { time: 600, warmupTime: 150 };
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const opts = SMOKE ? { time: 1, iterations: 2, warmupTime: 0, warmupIterations: 0 } : { time: 600, warmupTime: 150 };
 for (const c of cases) {
   describe(c.name, () => {
     for (const d of decoders(c)) {
@@ -119,7 +121,7 @@ function median(a: number[]): number {
 
 // The summary table: decoders of one image run in interleaved rounds, so a
 // load change on a shared machine hits all of them alike; median of all calls.
-const ROUNDS = 12;
+const ROUNDS = SMOKE ? 1 : 12;
 afterAll(async () => {
   const rows: Record<string, string | number>[] = [];
   for (const c of cases) {

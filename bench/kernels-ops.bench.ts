@@ -1,5 +1,6 @@
 // Benchmarks of the non-JPEG-decode kernels (tinybench through vitest bench):
 //   npm run build:wasm && npx vitest bench --run bench/kernels-ops.bench.ts
+//   BENCH_SMOKE=1 ...: a few calls per task (CI: it still runs)
 // Colour conversion is timed on buffers already in kernel memory (kernel only);
 // the other rows go through the TypeScript wrappers (copy in, run, copy out).
 // MP/s = hz x megapixels per call (the names carry the sizes).
@@ -16,6 +17,9 @@ import { decodeDeflateTile } from '../src/codecs/deflate.js';
 import type { RGBA } from '../src/contracts/pixels.js';
 
 const k = await kernels();
+const SMOKE = process.env.BENCH_SMOKE === '1';
+/** tinybench options of every task: the defaults, or a few calls in smoke mode. */
+const opts = SMOKE ? { time: 1, iterations: 2, warmupTime: 0, warmupIterations: 0 } : {};
 const j2k = await jpeg2000Decoder();
 const fx = (p: string) => new URL(`../test/fixtures/${p}`, import.meta.url);
 
@@ -58,43 +62,43 @@ function setupColour() {
 }
 
 describe('YCbCr -> RGBA, 512x512 (0.262 MP), kernel only', () => {
-  bench('interleaved scalar', () => ops().ycbcr_interleaved_rgba(inter, dst, N, 0), { setup: setupColour });
-  bench('interleaved SIMD', () => ops().ycbcr_interleaved_rgba(inter, dst, N, 1), { setup: setupColour });
-  bench('planar 4:2:2 scalar', () => ops().ycbcr_planar_rgba(yP, cbP, crP, 512, 256, 1, dst, 512, 512, 0), { setup: setupColour });
-  bench('planar 4:2:2 SIMD', () => ops().ycbcr_planar_rgba(yP, cbP, crP, 512, 256, 1, dst, 512, 512, 1), { setup: setupColour });
+  bench('interleaved scalar', () => ops().ycbcr_interleaved_rgba(inter, dst, N, 0), { ...opts, setup: setupColour });
+  bench('interleaved SIMD', () => ops().ycbcr_interleaved_rgba(inter, dst, N, 1), { ...opts, setup: setupColour });
+  bench('planar 4:2:2 scalar', () => ops().ycbcr_planar_rgba(yP, cbP, crP, 512, 256, 1, dst, 512, 512, 0), { ...opts, setup: setupColour });
+  bench('planar 4:2:2 SIMD', () => ops().ycbcr_planar_rgba(yP, cbP, crP, 512, 256, 1, dst, 512, 512, 1), { ...opts, setup: setupColour });
 });
 
 describe('resample (wrapper)', () => {
-  bench('area 1024x1024 -> 256x256 (1.05 MP in)', () => void resizeArea(k, big1024, 256, 256));
-  bench('area 512x512 -> 341x341 (0.262 MP in)', () => void resizeArea(k, tissue512, 341, 341));
-  bench('bilinear 256x256 -> 512x512 (0.262 MP out)', () => void resizeBilinear(k, tissue256, 512, 512));
-  bench('rotate 90 512x512', () => void rotate(k, tissue512, 90));
+  bench('area 1024x1024 -> 256x256 (1.05 MP in)', () => void resizeArea(k, big1024, 256, 256), opts);
+  bench('area 512x512 -> 341x341 (0.262 MP in)', () => void resizeArea(k, tissue512, 341, 341), opts);
+  bench('bilinear 256x256 -> 512x512 (0.262 MP out)', () => void resizeBilinear(k, tissue256, 512, 512), opts);
+  bench('rotate 90 512x512', () => void rotate(k, tissue512, 90), opts);
 });
 
 describe('JPEG encode 256x256 Q90 4:2:0', () => {
-  bench('imagebox', () => void encodeJpeg(k, tissue256, { quality: 90 }));
+  bench('imagebox', () => void encodeJpeg(k, tissue256, { quality: 90 }), opts);
   bench('sharp (libjpeg-turbo, incl. libuv hop)', async () => {
     await sharp(tissue256.data, { raw: { width: 256, height: 256, channels: 4 } }).removeAlpha().jpeg({ quality: 90 }).toBuffer();
-  });
+  }, opts);
 });
 
 describe('JPEG encode 512x512 Q90 4:2:0', () => {
-  bench('imagebox', () => void encodeJpeg(k, tissue512, { quality: 90 }));
+  bench('imagebox', () => void encodeJpeg(k, tissue512, { quality: 90 }), opts);
   bench('sharp (libjpeg-turbo, incl. libuv hop)', async () => {
     await sharp(tissue512.data, { raw: { width: 512, height: 512, channels: 4 } }).removeAlpha().jpeg({ quality: 90 }).toBuffer();
-  });
+  }, opts);
 });
 
 describe('PNG encode 256x256 RGB', () => {
-  bench('imagebox (CompressionStream)', async () => void (await encodePng(tissue256)));
+  bench('imagebox (CompressionStream)', async () => void (await encodePng(tissue256)), opts);
 });
 
 const j2k33003 = new Uint8Array(readFileSync(fx('j2k/33003-L0-c6r4.bin')));
 const j2k33005 = new Uint8Array(readFileSync(fx('j2k/33005-L0-c6r5.bin')));
 describe('JPEG 2000 tile decode (OpenJPEG WASM)', () => {
-  bench('33003 256x256', async () => void (await j2k.decode(k, j2k33003, { compression: 33003 })));
-  bench('33005 240x240', async () => void (await j2k.decode(k, j2k33005, { compression: 33005 })));
-  bench('33003 256x256 reduce 2 (64x64)', async () => void (await j2k.decode(k, j2k33003, { compression: 33003, reduce: 2 })));
+  bench('33003 256x256', async () => void (await j2k.decode(k, j2k33003, { compression: 33003 })), opts);
+  bench('33005 240x240', async () => void (await j2k.decode(k, j2k33005, { compression: 33005 })), opts);
+  bench('33003 256x256 reduce 2 (64x64)', async () => void (await j2k.decode(k, j2k33003, { compression: 33003, reduce: 2 })), opts);
 });
 
 const lzwTile = new Uint8Array(readFileSync(fx('lzw/bigendian-lzw-L2-c0r0.bin')));
@@ -102,6 +106,6 @@ const lzwMeta = JSON.parse(readFileSync(fx('lzw/bigendian-lzw-L2-c0r0.json'), 'u
 const zTile = new Uint8Array(readFileSync(fx('lzw/bigtiff-deflate-L1-c0r0.bin')));
 const zMeta = JSON.parse(readFileSync(fx('lzw/bigtiff-deflate-L1-c0r0.json'), 'utf8'));
 describe('lossless tile decode (+ predictor)', () => {
-  bench('LZW 256x256 RGB', () => void decodeLzwTile(k, lzwTile, lzwMeta));
-  bench('Deflate 512x512 RGB', async () => void (await decodeDeflateTile(k, zTile, zMeta)));
+  bench('LZW 256x256 RGB', () => void decodeLzwTile(k, lzwTile, lzwMeta), opts);
+  bench('Deflate 512x512 RGB', async () => void (await decodeDeflateTile(k, zTile, zMeta)), opts);
 });

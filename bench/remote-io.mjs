@@ -1,40 +1,37 @@
 #!/usr/bin/env node
 // Remote slide I/O, end to end: open + random level-0 tiles of a slide behind a
-// real nginx range origin and the 20 ms WAN-latency proxy (../shared/tools), our
+// remote origin with 20 ms per request (bench/harness.mjs startRemote: our
+// origin, or with BENCH_ORIGIN=nginx nginx behind our shaping proxy), our
 // reader vs geotiff.js 3.0.5 in the same process on the same tile sequence.
-// Measures wall time, requests (counted by the proxy) and bytes; no decoding
+// Measures wall time, requests (counted by the origin) and bytes; no decoding
 // (geotiff.js is given a pass-through decoder), so this is I/O only.
 //
-//   npm run build && node bench/remote-io.mjs [--slide .bench-data/large.svs] [--delay-ms 20] [--tiles 200] [--seed 1]
+//   npm run build && node bench/remote-io.mjs [--slide .bench-data/large.svs] [--delay-ms 20] [--tiles 200] [--seed 1] [--smoke]
 //
-// Needs nginx (apt: nginx-light) and ../shared/tools; prints a JSON summary and a markdown table.
-import { execFileSync } from 'node:child_process';
+// --smoke: the small fixture slide, 10 tiles (CI). Prints a JSON summary and a markdown table.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromUrl } from 'geotiff';
 import { openSlide } from '../dist/index.js';
+import { SMOKE_SLIDE, startRemote } from './harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    slide: { type: 'string', default: '.bench-data/large.svs' },
+    slide: { type: 'string' },
     'delay-ms': { type: 'string', default: '20' },
-    tiles: { type: 'string', default: '200' },
+    tiles: { type: 'string' },
     seed: { type: 'string', default: '1' },
-    'origin-port': { type: 'string', default: '8093' },
-    'proxy-port': { type: 'string', default: '8094' },
+    smoke: { type: 'boolean', default: false },
   },
 });
-const TOOLS = path.resolve('../shared/tools');
+opt.slide ??= opt.smoke ? SMOKE_SLIDE : '.bench-data/large.svs';
+opt.tiles ??= opt.smoke ? '10' : '200';
 const slidePath = path.resolve(opt.slide);
 if (!existsSync(slidePath)) {
   console.error(`no slide at ${slidePath}: make it with\n  /usr/bin/python3 ../shared/fixtures/make_fixtures.py --large .bench-data/large.svs`);
   process.exit(2);
 }
-const env = { ...process.env, WSI_DATA: path.resolve('.bench-data') };
-const sh = (...args) => execFileSync('bash', args, { env, encoding: 'utf8' });
-const originPort = opt['origin-port'];
-const proxyPort = opt['proxy-port'];
 
 function rng(seed) {
   let x = seed >>> 0 || 1;
@@ -45,14 +42,10 @@ function rng(seed) {
 }
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
-async function proxyStats() {
-  const r = await fetch(`http://127.0.0.1:${proxyPort}/__proxy/stats`);
-  return r.json();
-}
-
-sh(`${TOOLS}/peers/origin.sh`, 'start', originPort, path.dirname(slidePath));
-sh(`${TOOLS}/peers/proxy.sh`, 'start', proxyPort, `http://127.0.0.1:${originPort}`, opt['delay-ms']);
-const url = `http://127.0.0.1:${proxyPort}/${path.basename(slidePath)}`;
+const remote = await startRemote(path.dirname(slidePath), opt['delay-ms']);
+const proxyStats = remote.stats;
+const url = `${remote.base}/${encodeURIComponent(path.basename(slidePath))}`;
+console.error(`origin: ${remote.kind}`);
 const results = {};
 try {
   // The same random tile sequence for both readers.
@@ -109,8 +102,7 @@ try {
     };
   }
 } finally {
-  sh(`${TOOLS}/peers/proxy.sh`, 'stop', proxyPort);
-  sh(`${TOOLS}/peers/origin.sh`, 'stop', originPort);
+  await remote.stop();
 }
 const ours = results.imagebox;
 const theirs = results['geotiff.js 3.0.5'];

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run bench:viewer: viewers in headless chromium (Debian's, through
 // playwright-core), 1600x900 at devicePixelRatio 1, on the large benchmark
-// slide behind the shared latency proxy (+20 ms per request) in front of the
-// shared nginx range origin, all in one run:
+// slide behind the remote origin of bench/harness.mjs (+20 ms per request;
+// BENCH_ORIGIN=nginx: nginx behind our shaping proxy), all in one run:
 //   - our viewer in stream mode (/view/{id}: WebSocket to our server, which reads the origin);
 //   - our viewer in direct mode (viewer.html?url=: a Web Worker reads the origin itself, no tile server);
 //   - OpenSeadragon 6.1.1 on our /iiif/3 (canvas drawer, maxTilesPerFrame 16,
@@ -15,27 +15,32 @@
 // view), frame time while panning (rAF intervals during a 1 s programmatic
 // drag of 600 px/s), origin requests.
 //
-//   npm run bench:viewer -- [--slide .bench-data/large.svs] [--views 40] [--seed 7] [--delay-ms 20] [--dwell-ms 300] [--only stream,direct,osd] [--renderer 2d|webgl2]
+//   npm run bench:viewer -- [--slide .bench-data/large.svs] [--views 40] [--seed 7] [--delay-ms 20] [--dwell-ms 300] [--only stream,direct,osd] [--renderer 2d|webgl2] [--smoke]
 //
-// Needs ../shared/tools (origin.sh, proxy.sh), nginx and /usr/bin/chromium.
+// Needs /usr/bin/chromium. --smoke: the small fixture slide, 3 views, no dwell
+// (CI: it still runs; the times mean nothing).
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { DATA, pct, proxyStats, rng, startImagebox as startServer, startRemote } from './harness.mjs';
+import { DATA, SMOKE_SLIDE, pct, rng, startImagebox as startServer, startRemote } from './harness.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    slide: { type: 'string', default: '.bench-data/large.svs' },
-    views: { type: 'string', default: '40' },
+    slide: { type: 'string' },
+    views: { type: 'string' },
     seed: { type: 'string', default: '7' },
     'delay-ms': { type: 'string', default: '20' },
-    'dwell-ms': { type: 'string', default: '300' },
-    port: { type: 'string', default: '8096' },
+    'dwell-ms': { type: 'string' },
+    port: { type: 'string' },
     only: { type: 'string', default: 'stream,direct,osd' },
     renderer: { type: 'string', default: '' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+opt.slide ??= opt.smoke ? SMOKE_SLIDE : '.bench-data/large.svs';
+opt.views ??= opt.smoke ? '3' : '40';
+opt['dwell-ms'] ??= opt.smoke ? '0' : '300';
 const slidePath = path.resolve(opt.slide);
 if (!existsSync(slidePath)) {
   console.error(`no slide ${slidePath}: /usr/bin/python3 ../shared/fixtures/make_fixtures.py --large ${opt.slide}`);
@@ -47,7 +52,7 @@ const VIEWS = Number(opt.views);
 const DWELL = Number(opt['dwell-ms']);
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ID = path.basename(slidePath);
-const ORIGIN = 'http://127.0.0.1:8084'; // the latency proxy in front of the nginx origin (8083)
+let remote; // the remote origin (bench/harness.mjs startRemote), started in main
 
 // ---- the seeded walk (level-0 centre and zoom: screen px per level-0 px) ---------------
 
@@ -90,7 +95,8 @@ function walk(width, height, seed, n) {
 
 // ---- the servers -------------------------------------------------------------------------
 
-const startImagebox = () => startServer({ name: 'viewer-bench', config: { slides: { [ID]: { url: `${ORIGIN}/${ID}` } } }, port: opt.port });
+const slideUrl = () => `${remote.base}/${encodeURIComponent(ID)}`;
+const startImagebox = () => startServer({ name: 'viewer-bench', config: { slides: { [ID]: { url: slideUrl() } } }, port: opt.port });
 
 // ---- in the page: the same driver for every viewer -------------------------------------------
 
@@ -140,7 +146,7 @@ async function runViewer(browser, name, url, setup, walkViews) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const before = await proxyStats();
+  const before = await remote.stats();
   const first = walkViews[0];
   await setup(page, url, first);
   await page.evaluate(DRIVERS[name === 'osd' ? 'osd' : 'ours']);
@@ -185,7 +191,7 @@ async function runViewer(browser, name, url, setup, walkViews) {
       }),
   );
   const info = await page.evaluate(() => window.bench.info());
-  const after = await proxyStats();
+  const after = await remote.stats();
   await ctx.close();
   return {
     name,
@@ -204,7 +210,9 @@ async function runViewer(browser, name, url, setup, walkViews) {
 
 const started = [];
 try {
-  started.push(startRemote(path.dirname(slidePath), opt['delay-ms']).stop);
+  remote = await startRemote(path.dirname(slidePath), opt['delay-ms']);
+  started.push(remote.stop);
+  console.log(`origin: ${remote.kind}`);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS, headless: true });
   started.push(() => browser.close());
   // the slide's size, from a throw-away server
@@ -228,7 +236,7 @@ try {
       if (name === 'stream') {
         r = await runViewer(browser, name, `${s.base}/view/${encodeURIComponent(ID)}?mode=stream`, (page, url, f) => page.goto(url + hash(f)), views);
       } else if (name === 'direct') {
-        r = await runViewer(browser, name, `${s.base}/viewer.html?url=${encodeURIComponent(`${ORIGIN}/${ID}`)}`, (page, url, f) => page.goto(url + hash(f)), views);
+        r = await runViewer(browser, name, `${s.base}/viewer.html?url=${encodeURIComponent(slideUrl())}`, (page, url, f) => page.goto(url + hash(f)), views);
       } else {
         r = await runViewer(
           browser,
@@ -298,7 +306,8 @@ try {
   if (st && di) console.log(`direct / stream: first view ${(di.first / st.first).toFixed(2)}x, view p50 ${(di.p50 / st.p50).toFixed(2)}x`);
   if (st) console.log(`stream adjacent view p50 = ${(st.pan50 / FRAME).toFixed(2)} frames of 16.7 ms; frame p95 ${st.frame95} ms`);
   for (const r of runs) if (r.errors.length) console.log(`${r.name}: page errors: ${r.errors.slice(0, 3).join(' | ')}`);
-  writeFileSync(`${DATA}/results/viewer-bench.json`, JSON.stringify({ opt, views, runs }, null, 1));
+  if (runs.some((r) => r.errors.length)) process.exitCode = 1; // a viewer that throws is a failed run (CI's smoke run too)
+  writeFileSync(`${DATA}/results/viewer-bench${opt.smoke ? '-smoke' : ''}.json`, JSON.stringify({ opt, views, runs }, null, 1));
 } finally {
   for (const stop of started.reverse()) {
     try {
