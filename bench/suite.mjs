@@ -262,6 +262,32 @@ await row('paper-geotiff-remote', paperMeta('geotiff.js 3.0.5 (in-process, pass-
   }
 });
 
+// GDAL /vsicurl/ (python3-gdal, default configuration): one process reads tiles one
+// after another, so it gets one client's share of the tiles (the ratios are per tile).
+await row('paper-gdal-remote', paperMeta('GDAL /vsicurl/ (1 client, default config, decodes)', 'remote', 'gdal'), async () => {
+  if (SMOKE) return { skip: 'smoke mode (peers are never run in CI)' };
+  const py = spawnSync('/usr/bin/python3', ['-c', 'from osgeo import gdal; print(gdal.__version__)'], { encoding: 'utf8' });
+  if (py.status !== 0) return { skip: "Debian's python3 has no GDAL (apt-get install python3-gdal)" };
+  const mine = tiles[0];
+  const spec = `${DATA}/results/bench-gdal-tiles.json`;
+  writeFileSync(spec, JSON.stringify({ tiles: mine, tile: TW }));
+  const [out, origin] = await counted(async () => JSON.parse(execFileSync('/usr/bin/python3', ['bench/peers/gdal-vsicurl.py', remoteUrl, spec], { encoding: 'utf8', maxBuffer: 64 << 20 })));
+  const bytes = mine.reduce((n, [c, r]) => n + index.bytes(0, c, r), 0);
+  const total = out.tileMs.reduce((a, b) => a + b, 0);
+  return {
+    p50: r1(pct(out.tileMs, 50)),
+    p90: r1(pct(out.tileMs, 90)),
+    p99: r1(pct(out.tileMs, 99)),
+    tilesPerSec: Math.round((mine.length * 1000) / total),
+    count: mine.length,
+    errors: 0,
+    originRequestsPerTile: origin ? r3(origin.requests / mine.length) : undefined,
+    originBytesRatio: origin ? r3(origin.bytes / bytes) : undefined,
+    openMs: r1(out.openMs),
+    note: `GDAL ${out.gdal}; requests and bytes include its open`,
+  };
+});
+
 await row('paper-iiif-remote', paperMeta('imagebox IIIF', 'remote', 'iiif'), () => paperImagebox({ slides: { [ID]: { url: remoteUrl } } }, 'remote'));
 
 // ---- the paper workload, local --------------------------------------------------------------
@@ -389,6 +415,7 @@ const ratio = (a, b) => (a !== undefined && b !== undefined && b !== 0 ? +(a / b
 const fl = get('paper-floor-remote');
 const io = get('paper-io-remote');
 const gt = get('paper-geotiff-remote');
+const gd = get('paper-gdal-remote');
 const ir = get('paper-iiif-remote');
 const flL = get('paper-floor-local');
 const il = get('paper-iiif-local');
@@ -408,6 +435,9 @@ const ratios = [
   ['remote IIIF p50 / I/O layer p50 (the HTTP server on top of the reader)', ratio(ir?.p50, io?.p50)],
   ['geotiff.js p50 / I/O layer p50', ratio(gt?.p50, io?.p50)],
   ['geotiff.js requests per tile / I/O layer', ratio(gt?.originRequestsPerTile, io?.originRequestsPerTile)],
+  ['GDAL /vsicurl/ p50 / I/O layer p50', ratio(gd?.p50, io?.p50)],
+  ['GDAL /vsicurl/ requests per tile / I/O layer', ratio(gd?.originRequestsPerTile, io?.originRequestsPerTile)],
+  ['GDAL /vsicurl/ bytes ratio / I/O layer', ratio(gd?.originBytesRatio, io?.originBytesRatio)],
   ['local IIIF tiles/s / local floor tiles/s', ratio(il?.tilesPerSec, flL?.tilesPerSec)],
   ['local IIIF tiles/s / IIPImage tiles/s', ratio(il?.tilesPerSec, iip?.tilesPerSec)],
   ['local IIIF p50 / IIPImage p50', ratio(il?.p50, iip?.p50)],
@@ -432,6 +462,9 @@ const targets = [
   target('fewer bytes per tile than geotiff.js (I/O layer)', gt && io ? `${io.originBytesRatio} vs ${gt.originBytesRatio}` : undefined, io?.originBytesRatio < gt?.originBytesRatio, '<'),
   target('fewer ms per tile than geotiff.js (I/O layer p50)', gt && io ? `${io.p50} vs ${gt.p50} ms` : undefined, io?.p50 < gt?.p50, '<'),
   target('fewer ms per tile than geotiff.js (remote IIIF p50)', gt && ir ? `${ir.p50} vs ${gt.p50} ms` : undefined, ir?.p50 < gt?.p50, '<'),
+  target('fewer requests per tile than GDAL /vsicurl/ (I/O layer)', gd && io ? `${io.originRequestsPerTile} vs ${gd.originRequestsPerTile}` : undefined, io?.originRequestsPerTile < gd?.originRequestsPerTile, '<'),
+  target('fewer bytes per tile than GDAL /vsicurl/ (I/O layer)', gd && io ? `${io.originBytesRatio} vs ${gd.originBytesRatio}` : undefined, io?.originBytesRatio < gd?.originBytesRatio, '<'),
+  target('fewer ms per tile than GDAL /vsicurl/ (remote IIIF p50)', gd && ir ? `${ir.p50} vs ${gd.p50} ms` : undefined, ir?.p50 < gd?.p50, '<'),
 ];
 
 const fmt = (v) => (v === undefined || v === null || Number.isNaN(v) ? '-' : String(v));
