@@ -345,8 +345,11 @@ export function jpegDecode(out: usize, scale: i32, colorTransform: i32, channels
     const bw = mcusX * h;
     const bh = mcusY * v;
     const stride = bw * cbs + 16;
-    const plane = alloc(<usize>stride * <usize>(bh * cbs) + 16);
-    if (plane == 0) return E_NOMEM;
+    // 16 bytes before the plane: the fused h2v2 path (upsample-color.ts)
+    // writes a replicated column -1 there for row 0.
+    const base = alloc(<usize>stride * <usize>(bh * cbs) + 32);
+    if (base == 0) return E_NOMEM;
+    const plane = base + 16;
     cset(c, F_BS, cbs);
     cset(c, F_HE, h * cbs / bs);
     cset(c, F_VE, v * cbs / bs);

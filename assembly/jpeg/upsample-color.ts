@@ -148,38 +148,83 @@ const HALF = 32768;
   return <u8>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+// YCbCr -> RGB in 16-bit lanes, bit-exact with jdcolor.c: the constants
+// split into a multiple of 65536 (exact after the shift) plus a part that fits
+// i16, and i32x4.dot_i16x8_s (pmaddwd) does the multiply and the rounding
+// constant at once on (chroma, 2) pairs against (k, 16384):
+//   R = y + cr + ((26345 cr + 32768) >> 16)
+//   G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16)
+//   B = y + 2 cb + ((-14942 cb + 32768) >> 16)
+// (91881 = 65536 + 26345, -46802 = -65536 + 18734, 116130 = 131072 - 14942.)
+const KR: i32 = (16384 << 16) | 26345;
+const KB: i32 = (16384 << 16) | (-14942 & 0xffff);
+const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
+
+@inline function hi16(a: v128, b: v128): v128 {
+  return i16x8.narrow_i32x4_s(i32x4.shr_s(a, 16), i32x4.shr_s(b, 16));
+}
+
+/**
+ * 16 pixels: y (16 u8), cb/cr as i16x8 minus 128 for pixels 0-7 (lo) and 8-15
+ * (hi); writes 64 bytes of RGBA at o.
+ */
+@inline function ycc16(y: v128, cbl: v128, cbh: v128, crl: v128, crh: v128, o: usize): void {
+  const two = i16x8.splat(2);
+  const kR = i32x4.splat(KR);
+  const kB = i32x4.splat(KB);
+  const kG = i32x4.splat(KG);
+  const half = i32x4.splat(HALF);
+  const yl = i16x8.extend_low_i8x16_u(y);
+  const yh = i16x8.extend_high_i8x16_u(y);
+  const rl = hi16(
+    i32x4.dot_i16x8_s(i16x8.shuffle(crl, two, 0, 8, 1, 9, 2, 10, 3, 11), kR),
+    i32x4.dot_i16x8_s(i16x8.shuffle(crl, two, 4, 12, 5, 13, 6, 14, 7, 15), kR));
+  const rh = hi16(
+    i32x4.dot_i16x8_s(i16x8.shuffle(crh, two, 0, 8, 1, 9, 2, 10, 3, 11), kR),
+    i32x4.dot_i16x8_s(i16x8.shuffle(crh, two, 4, 12, 5, 13, 6, 14, 7, 15), kR));
+  const bl = hi16(
+    i32x4.dot_i16x8_s(i16x8.shuffle(cbl, two, 0, 8, 1, 9, 2, 10, 3, 11), kB),
+    i32x4.dot_i16x8_s(i16x8.shuffle(cbl, two, 4, 12, 5, 13, 6, 14, 7, 15), kB));
+  const bh = hi16(
+    i32x4.dot_i16x8_s(i16x8.shuffle(cbh, two, 0, 8, 1, 9, 2, 10, 3, 11), kB),
+    i32x4.dot_i16x8_s(i16x8.shuffle(cbh, two, 4, 12, 5, 13, 6, 14, 7, 15), kB));
+  const gl = hi16(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
+  const gh = hi16(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
+  const r = i8x16.narrow_i16x8_u(i16x8.add(i16x8.add(yl, crl), rl), i16x8.add(i16x8.add(yh, crh), rh));
+  const g = i8x16.narrow_i16x8_u(i16x8.add(i16x8.sub(yl, crl), gl), i16x8.add(i16x8.sub(yh, crh), gh));
+  const b = i8x16.narrow_i16x8_u(i16x8.add(i16x8.add(yl, i16x8.add(cbl, cbl)), bl), i16x8.add(i16x8.add(yh, i16x8.add(cbh, cbh)), bh));
+  rgba16(r, g, b, o);
+}
+
+/** Interleave 16 R, G, B bytes (+ alpha 255) into 64 bytes at o with unpacks only. */
+@inline function rgba16(r: v128, g: v128, b: v128, o: usize): void {
+  const a = i8x16.splat(-1);
+  const rgl = i8x16.shuffle(r, g, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const rgh = i8x16.shuffle(r, g, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const bal = i8x16.shuffle(b, a, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const bah = i8x16.shuffle(b, a, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  v128.store(o, i16x8.shuffle(rgl, bal, 0, 8, 1, 9, 2, 10, 3, 11));
+  v128.store(o, i16x8.shuffle(rgl, bal, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+  v128.store(o, i16x8.shuffle(rgh, bah, 0, 8, 1, 9, 2, 10, 3, 11), 32);
+  v128.store(o, i16x8.shuffle(rgh, bah, 4, 12, 5, 13, 6, 14, 7, 15), 48);
+}
+
 function yccRow(yp: usize, cbp: usize, crp: usize, out: usize, w: i32, channels: i32): void {
   let x = 0;
   if (channels == 4) {
-    // The same arithmetic in 16-bit lanes: the constants split into a multiple
-    // of 65536 (exact after the shift) plus a part that fits i16, so
-    // R = y + cr + ((26345 cr + 32768) >> 16), B = y + 2 cb + ((-14942 cb + 32768) >> 16),
-    // G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16): identical to jdcolor.c.
     const c128 = i16x8.splat(128);
-    const alpha = i16x8.splat(255);
-    const kR = i16x8.splat(26345);
-    const kB = i16x8.splat(-14942);
-    const kG = i32x4.splat((18734 << 16) | (-22554 & 0xffff));
-    const half = i32x4.splat(HALF);
-    for (; x + 8 <= w; x += 8) {
+    for (; x + 16 <= w; x += 16) {
       const px = <usize>x;
-      const y16 = v128.load8x8_u(yp + px);
-      const cb = i16x8.sub(v128.load8x8_u(cbp + px), c128);
-      const cr = i16x8.sub(v128.load8x8_u(crp + px), c128);
-      const rl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cr, kR), half), 16);
-      const rh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cr, kR), half), 16);
-      const bl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cb, kB), half), 16);
-      const bh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cb, kB), half), 16);
-      const gl = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 0, 8, 1, 9, 2, 10, 3, 11), kG), half), 16);
-      const gh = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 4, 12, 5, 13, 6, 14, 7, 15), kG), half), 16);
-      const r16 = i16x8.add(i16x8.add(y16, cr), i16x8.narrow_i32x4_s(rl, rh));
-      const g16 = i16x8.add(i16x8.sub(y16, cr), i16x8.narrow_i32x4_s(gl, gh));
-      const b16 = i16x8.add(i16x8.add(y16, i16x8.add(cb, cb)), i16x8.narrow_i32x4_s(bl, bh));
-      const rg = i8x16.narrow_i16x8_u(r16, g16);
-      const ba = i8x16.narrow_i16x8_u(b16, alpha);
-      const o = out + (px << 2);
-      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
-      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+      const cb = v128.load(cbp + px);
+      const cr = v128.load(crp + px);
+      ycc16(v128.load(yp + px),
+        i16x8.sub(i16x8.extend_low_i8x16_u(cb), c128), i16x8.sub(i16x8.extend_high_i8x16_u(cb), c128),
+        i16x8.sub(i16x8.extend_low_i8x16_u(cr), c128), i16x8.sub(i16x8.extend_high_i8x16_u(cr), c128),
+        out + (px << 2));
     }
   }
   for (; x < w; x++) {
@@ -198,16 +243,10 @@ function yccRow(yp: usize, cbp: usize, crp: usize, out: usize, w: i32, channels:
 function rgbRow(rp: usize, gp: usize, bp: usize, out: usize, w: i32, channels: i32): void {
   let x = 0;
   if (channels == 4) {
-    const alpha = i8x16.splat(-1);
-    for (; x + 8 <= w; x += 8) {
+    for (; x + 16 <= w; x += 16) {
       const px = <usize>x;
-      const rg = i64x2.replace_lane(v128.load64_zero(rp + px), 1, load<u64>(gp + px));
-      const ba = i64x2.replace_lane(v128.load64_zero(bp + px), 1, <u64>-1);
-      const o = out + (px << 2);
-      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
-      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+      rgba16(v128.load(rp + px), v128.load(gp + px), v128.load(bp + px), out + (px << 2));
     }
-    void alpha;
   }
   for (; x < w; x++) {
     const px = <usize>x;
@@ -247,10 +286,103 @@ function greyRow(yp: usize, out: usize, w: i32, channels: i32): void {
 }
 
 /**
+ * 4:2:0 YCbCr to RGBA in one pass: h2v2 fancy upsampling (jdsample.c
+ * h2v2_fancy_upsample) of both chroma planes and the colour conversion, 16
+ * output pixels at a time, no intermediate rows. Column -1 and column cw of
+ * every chroma row are set to their neighbours first, which turns libjpeg's
+ * first / last column cases (thiscol * 4 + 8, thiscol * 4 + 7) into the
+ * general formula.
+ */
+function h2v2YccRgba(out: usize, outW: i32, outH: i32): void {
+  const yPlane = <usize>cget(0, F_PLANE);
+  const yStride = <usize>cget(0, F_STRIDE);
+  const cbPlane = <usize>cget(1, F_PLANE);
+  const crPlane = <usize>cget(2, F_PLANE);
+  const cStride = <usize>cget(1, F_STRIDE);
+  const cw = cget(1, F_CW);
+  const ch = cget(1, F_CH);
+  for (let r = 0; r < ch; r++) {
+    const o = <usize>r * cStride;
+    const cwp = <usize>cw;
+    store<u8>(cbPlane + o - 1, load<u8>(cbPlane + o));
+    store<u8>(cbPlane + o + cwp, load<u8>(cbPlane + o + cwp - 1));
+    store<u8>(crPlane + o - 1, load<u8>(crPlane + o));
+    store<u8>(crPlane + o + cwp, load<u8>(crPlane + o + cwp - 1));
+  }
+  const c8 = i16x8.splat(8);
+  const c7 = i16x8.splat(7);
+  const c128 = i16x8.splat(128);
+  const rowBytes = <usize>outW << 2;
+  const TAIL = TAILBUF;
+  let orow = out;
+  for (let y = 0; y < outH; y++) {
+    const iy = y >> 1;
+    let ny = (y & 1) ? iy + 1 : iy - 1;
+    if (ny < 0) ny = 0;
+    if (ny > ch - 1) ny = ch - 1;
+    const nOff = <usize>iy * cStride;
+    const fOff = <usize>ny * cStride;
+    const yp = yPlane + <usize>y * yStride;
+    for (let x = 0; x < outW; x += 16) {
+      const cx = <usize>(x >> 1);
+      // Cb: column sums 3 * near + far at cx - 1, cx, cx + 1 (8 columns each)
+      let n = cbPlane + nOff + cx;
+      let f = cbPlane + fOff + cx;
+      let a = v128.load8x8_u(n);
+      let t = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f));
+      a = v128.load8x8_u(n - 1);
+      let l = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f - 1));
+      a = v128.load8x8_u(n + 1);
+      let rr = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f + 1));
+      let t3 = i16x8.add(i16x8.shl(t, 1), t);
+      let even = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, l), c8), 4), c128);
+      let odd = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, rr), c7), 4), c128);
+      const cbl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+      const cbh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+      n = crPlane + nOff + cx;
+      f = crPlane + fOff + cx;
+      a = v128.load8x8_u(n);
+      t = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f));
+      a = v128.load8x8_u(n - 1);
+      l = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f - 1));
+      a = v128.load8x8_u(n + 1);
+      rr = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f + 1));
+      t3 = i16x8.add(i16x8.shl(t, 1), t);
+      even = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, l), c8), 4), c128);
+      odd = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, rr), c7), 4), c128);
+      const crl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+      const crh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+      if (x + 16 <= outW) {
+        ycc16(v128.load(yp + <usize>x), cbl, cbh, crl, crh, orow + (<usize>x << 2));
+      } else {
+        // the last pixels of a row not a multiple of 16: via a scratch block
+        ycc16(v128.load(yp + <usize>x), cbl, cbh, crl, crh, TAIL);
+        memory.copy(orow + (<usize>x << 2), TAIL, <usize>(outW - x) << 2);
+      }
+    }
+    orow += rowBytes;
+  }
+}
+
+const TAILBUF: usize = memory.data(64, 16);
+
+/** True when writeOutput may take the fused 4:2:0 path (h2v2YccRgba). */
+function fusedH2v2(channels: i32, mode: i32, fancy: bool): bool {
+  if (!fancy || channels != 4 || mode != 1 || ncomp != 3 || hmax != 2 || vmax != 2) return false;
+  if (cget(0, F_HE) != 2 || cget(0, F_VE) != 2) return false;
+  for (let c = 1; c < 3; c++) if (cget(c, F_HE) != 1 || cget(c, F_VE) != 1 || cget(c, F_CW) <= 2) return false;
+  return cget(1, F_CW) == cget(2, F_CW) && cget(1, F_CH) == cget(2, F_CH) && cget(1, F_STRIDE) == cget(2, F_STRIDE);
+}
+
+/**
  * Write the output image: outW x outH pixels, `channels` (3 or 4) bytes each,
  * rows packed. mode: 0 = components are R,G,B; 1 = YCbCr; 2 = grey.
  */
 export function writeOutput(out: usize, outW: i32, outH: i32, channels: i32, mode: i32, fancy: bool): void {
+  if (fusedH2v2(channels, mode, fancy)) {
+    h2v2YccRgba(out, outW, outH);
+    return;
+  }
   const rowBytes = <usize>outW * <usize>channels;
   let o = out;
   for (let y = 0; y < outH; y++) {
