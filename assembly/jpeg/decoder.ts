@@ -29,7 +29,7 @@ import {
 } from "./state";
 import { setInput, readSoi, nextMarker, readSegment, readSos, findMarker, mpos, mend, SCAN, scanCount, setPos } from "./markers";
 import { bitsInit, bitsReset, setReader, bpos, bend, markerHit, exhausted, decodeBlock, decodeBlockDC } from "./huffman";
-import { idct8x8, idct8x8Scalar, idct4x4, idct4x4Scalar, idct2x2, idct2x2Scalar, fillDC } from "./idct";
+import { dequantize, idct8x8, idct8x8Scalar, idct4x4, idct4x4Scalar, idct2x2, idct2x2Scalar, fillDC } from "./idct";
 import { writeOutput } from "./upsample-color";
 
 const BLK: usize = memory.data(128, 16);
@@ -226,22 +226,26 @@ function processRestart(): bool {
     fillDC(dc, dst, stride, 1);
     return 0;
   }
-  const r = decodeBlock(BLK, cget(c, F_TD), cget(c, F_TA), q, pred);
+  const r = decodeBlock(BLK, cget(c, F_TD), cget(c, F_TA), pred);
   if (r < 0) return -1;
   if (r == 0) {
-    fillDC(<i32>load<i16>(BLK), dst, stride, bs);
+    // dequantised in 16 bits, as the SIMD IDCTs do (pmullw)
+    fillDC(<i32><i16>(<i32>load<i16>(BLK) * <i32>load<u16>(q)), dst, stride, bs);
     store<i16>(BLK, 0);
     return 0;
   }
-  if (bs == 8) {
-    if (useSimd) idct8x8(BLK, dst, stride);
-    else idct8x8Scalar(BLK, dst, stride);
-  } else if (bs == 4) {
+  if (bs == 8 && useSimd) {
+    idct8x8(BLK, q, dst, stride); // dequantises as it loads
+  } else {
+    dequantize(BLK, q);
+    if (bs == 8) idct8x8Scalar(BLK, dst, stride);
+    else if (bs == 4) {
     if (useSimd) idct4x4(BLK, dst, stride);
     else idct4x4Scalar(BLK, dst, stride);
   } else {
     if (useSimd) idct2x2(BLK, dst, stride);
     else idct2x2Scalar(BLK, dst, stride);
+  }
   }
   const z = i64x2.splat(0);
   v128.store(BLK, z, 0);

@@ -52,15 +52,26 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
  * constants, exactly equal to the C expressions). Inputs: 8 i16x8 rows at
  * src + 16k; outputs: 8 i16x8 rows at dst + 16k, descaled by `shift`.
  */
-@inline function idct1dDot(src: usize, dst: usize, shift: i32): void {
-  const r0 = v128.load(src, 0);
-  const r1 = v128.load(src, 16);
-  const r2 = v128.load(src, 32);
-  const r3 = v128.load(src, 48);
-  const r4 = v128.load(src, 64);
-  const r5 = v128.load(src, 80);
-  const r6 = v128.load(src, 96);
-  const r7 = v128.load(src, 112);
+@inline function idct1dDot(src: usize, dst: usize, shift: i32, q: usize = 0): void {
+  let r0 = v128.load(src, 0);
+  let r1 = v128.load(src, 16);
+  let r2 = v128.load(src, 32);
+  let r3 = v128.load(src, 48);
+  let r4 = v128.load(src, 64);
+  let r5 = v128.load(src, 80);
+  let r6 = v128.load(src, 96);
+  let r7 = v128.load(src, 112);
+  if (q != 0) {
+    // dequantise (16-bit products, pmullw, like libjpeg-turbo's SIMD islow)
+    r0 = i16x8.mul(r0, v128.load(q, 0));
+    r1 = i16x8.mul(r1, v128.load(q, 16));
+    r2 = i16x8.mul(r2, v128.load(q, 32));
+    r3 = i16x8.mul(r3, v128.load(q, 48));
+    r4 = i16x8.mul(r4, v128.load(q, 64));
+    r5 = i16x8.mul(r5, v128.load(q, 80));
+    r6 = i16x8.mul(r6, v128.load(q, 96));
+    r7 = i16x8.mul(r7, v128.load(q, 112));
+  }
   const rnd = i32x4.splat(1 << (shift - 1));
   // even part
   let lo = i16x8.shuffle(r2, r6, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -163,9 +174,14 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
 const WSA: usize = memory.data(128, 16);
 const WSB: usize = memory.data(128, 16);
 
-/** Full 8x8 islow (SIMD, dot-product form). */
-export function idct8x8(blk: usize, out: usize, stride: usize): void {
-  idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS); // columns: lanes = columns
+/** Multiply the 64 coefficients at blk by the u16 table at q, in place, keeping 16 bits. */
+export function dequantize(blk: usize, q: usize): void {
+  for (let i: usize = 0; i < 128; i += 16) v128.store(blk + i, i16x8.mul(v128.load(blk + i), v128.load(q + i)));
+}
+
+/** Full 8x8 islow (SIMD, dot-product form) of the coefficients at blk dequantised by the table at q. */
+export function idct8x8(blk: usize, q: usize, out: usize, stride: usize): void {
+  idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS, q); // columns: lanes = columns
   transpose16(WSA, WSB);
   idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
   transpose16(WSA, WSB);
