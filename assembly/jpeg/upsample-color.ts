@@ -148,16 +148,19 @@ const HALF = 32768;
   return <u8>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-// YCbCr -> RGB in 16-bit lanes, bit-exact with jdcolor.c: the constants
-// split into a multiple of 65536 (exact after the shift) plus a part that fits
-// i16, and i32x4.dot_i16x8_s (pmaddwd) does the multiply and the rounding
-// constant at once on (chroma, 2) pairs against (k, 16384):
+// YCbCr -> RGB in 16-bit lanes, bit-exact with jdcolor.c. The constants
+// split into a multiple of 65536 (exact after the shift) plus a rest:
 //   R = y + cr + ((26345 cr + 32768) >> 16)
 //   G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16)
 //   B = y + 2 cb + ((-14942 cb + 32768) >> 16)
-// (91881 = 65536 + 26345, -46802 = -65536 + 18734, 116130 = 131072 - 14942.)
-const KR: i32 = (16384 << 16) | 26345;
-const KB: i32 = (16384 << 16) | (-14942 & 0xffff);
+// (91881 = 65536 + 26345, -46802 = -65536 + 18734, 116130 = 131072 - 14942).
+// The R and B rests are one i16x8.q15mulr_sat_s each (pmulhrsw: (a b + 2^14)
+// >> 15): q15mulr(cr, 13172) == (26345 cr + 32768) >> 16 and q15mulr(cb,
+// -7471) == (-14942 cb + 32768) >> 16 for every cr, cb in -128..127 (checked
+// exhaustively; no saturation at these magnitudes). G's two products must be
+// summed before the rounding: i32x4.dot_i16x8_s (pmaddwd) on (cb, cr) pairs.
+const QR: i16 = 13172;
+const QB: i16 = -7471;
 const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
 
 @inline function hi16(a: v128, b: v128): v128 {
@@ -169,34 +172,25 @@ const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
  * (hi); writes 64 bytes of RGBA at o.
  */
 @inline function ycc16(y: v128, cbl: v128, cbh: v128, crl: v128, crh: v128, o: usize): void {
-  const two = i16x8.splat(2);
-  const kR = i32x4.splat(KR);
-  const kB = i32x4.splat(KB);
+  const qR = i16x8.splat(QR);
+  const qB = i16x8.splat(QB);
   const kG = i32x4.splat(KG);
   const half = i32x4.splat(HALF);
   const yl = i16x8.extend_low_i8x16_u(y);
   const yh = i16x8.extend_high_i8x16_u(y);
-  const rl = hi16(
-    i32x4.dot_i16x8_s(i16x8.shuffle(crl, two, 0, 8, 1, 9, 2, 10, 3, 11), kR),
-    i32x4.dot_i16x8_s(i16x8.shuffle(crl, two, 4, 12, 5, 13, 6, 14, 7, 15), kR));
-  const rh = hi16(
-    i32x4.dot_i16x8_s(i16x8.shuffle(crh, two, 0, 8, 1, 9, 2, 10, 3, 11), kR),
-    i32x4.dot_i16x8_s(i16x8.shuffle(crh, two, 4, 12, 5, 13, 6, 14, 7, 15), kR));
-  const bl = hi16(
-    i32x4.dot_i16x8_s(i16x8.shuffle(cbl, two, 0, 8, 1, 9, 2, 10, 3, 11), kB),
-    i32x4.dot_i16x8_s(i16x8.shuffle(cbl, two, 4, 12, 5, 13, 6, 14, 7, 15), kB));
-  const bh = hi16(
-    i32x4.dot_i16x8_s(i16x8.shuffle(cbh, two, 0, 8, 1, 9, 2, 10, 3, 11), kB),
-    i32x4.dot_i16x8_s(i16x8.shuffle(cbh, two, 4, 12, 5, 13, 6, 14, 7, 15), kB));
   const gl = hi16(
     i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
     i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
   const gh = hi16(
     i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
     i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
-  const r = i8x16.narrow_i16x8_u(i16x8.add(i16x8.add(yl, crl), rl), i16x8.add(i16x8.add(yh, crh), rh));
+  const r = i8x16.narrow_i16x8_u(
+    i16x8.add(i16x8.add(yl, crl), i16x8.q15mulr_sat_s(crl, qR)),
+    i16x8.add(i16x8.add(yh, crh), i16x8.q15mulr_sat_s(crh, qR)));
   const g = i8x16.narrow_i16x8_u(i16x8.add(i16x8.sub(yl, crl), gl), i16x8.add(i16x8.sub(yh, crh), gh));
-  const b = i8x16.narrow_i16x8_u(i16x8.add(i16x8.add(yl, i16x8.add(cbl, cbl)), bl), i16x8.add(i16x8.add(yh, i16x8.add(cbh, cbh)), bh));
+  const b = i8x16.narrow_i16x8_u(
+    i16x8.add(i16x8.add(yl, i16x8.add(cbl, cbl)), i16x8.q15mulr_sat_s(cbl, qB)),
+    i16x8.add(i16x8.add(yh, i16x8.add(cbh, cbh)), i16x8.q15mulr_sat_s(cbh, qB)));
   rgba16(r, g, b, o);
 }
 
