@@ -163,6 +163,18 @@ const QR: i16 = 13172;
 const QB: i16 = -7471;
 const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
 
+// The loop constants as memory (one load each; V8 builds a splat of an
+// immediate in three instructions, inside the loop).
+const CT: usize = memory.data<i32>([
+  13172 | (13172 << 16), 13172 | (13172 << 16), 13172 | (13172 << 16), 13172 | (13172 << 16), // QR
+  (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), // QB
+  KG, KG, KG, KG,
+  HALF, HALF, HALF, HALF,
+  (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), // even bias
+  (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), // odd bias
+], 16);
+const C_QR = 0, C_QB = 16, C_KG = 32, C_HALF = 48, C_EVEN = 64, C_ODD = 80;
+
 @inline function hi16(a: v128, b: v128): v128 {
   return i16x8.narrow_i32x4_s(i32x4.shr_s(a, 16), i32x4.shr_s(b, 16));
 }
@@ -172,10 +184,10 @@ const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
  * (hi); writes 64 bytes of RGBA at o.
  */
 @inline function ycc16(y: v128, cbl: v128, cbh: v128, crl: v128, crh: v128, o: usize): void {
-  const qR = i16x8.splat(QR);
-  const qB = i16x8.splat(QB);
-  const kG = i32x4.splat(KG);
-  const half = i32x4.splat(HALF);
+  const qR = v128.load(CT, C_QR);
+  const qB = v128.load(CT, C_QB);
+  const kG = v128.load(CT, C_KG);
+  const half = v128.load(CT, C_HALF);
   const yl = i16x8.extend_low_i8x16_u(y);
   const yh = i16x8.extend_high_i8x16_u(y);
   const gl = hi16(
@@ -303,9 +315,6 @@ function h2v2YccRgba(out: usize, outW: i32, outH: i32): void {
     store<u8>(crPlane + o - 1, load<u8>(crPlane + o));
     store<u8>(crPlane + o + cwp, load<u8>(crPlane + o + cwp - 1));
   }
-  const c8 = i16x8.splat(8);
-  const c7 = i16x8.splat(7);
-  const c128 = i16x8.splat(128);
   const rowBytes = <usize>outW << 2;
   const TAIL = TAILBUF;
   let orow = out;
@@ -314,48 +323,55 @@ function h2v2YccRgba(out: usize, outW: i32, outH: i32): void {
     let ny = (y & 1) ? iy + 1 : iy - 1;
     if (ny < 0) ny = 0;
     if (ny > ch - 1) ny = ch - 1;
-    const nOff = <usize>iy * cStride;
-    const fOff = <usize>ny * cStride;
-    const yp = yPlane + <usize>y * yStride;
+    let cbn = cbPlane + <usize>iy * cStride;
+    let cbf = cbPlane + <usize>ny * cStride;
+    let crn = crPlane + <usize>iy * cStride;
+    let crf = crPlane + <usize>ny * cStride;
+    let yp = yPlane + <usize>y * yStride;
+    // Column sums 3 * near + far, 8 chroma columns per step, carried from
+    // step to step: the left / right neighbours are the sums shifted by one
+    // lane (palignr) with the last lane of the previous step / the first of
+    // the next. Only lane 7 of the first "previous" (column -1) is used.
+    let cbPrev = colsum3(cbn - 8, cbf - 8);
+    let cbCur = colsum3(cbn, cbf);
+    let crPrev = colsum3(crn - 8, crf - 8);
+    let crCur = colsum3(crn, crf);
+    let o = orow;
     for (let x = 0; x < outW; x += 16) {
-      const cx = <usize>(x >> 1);
-      // Cb: column sums 3 * near + far at cx - 1, cx, cx + 1 (8 columns each)
-      let n = cbPlane + nOff + cx;
-      let f = cbPlane + fOff + cx;
-      let a = v128.load8x8_u(n);
-      let t = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f));
-      a = v128.load8x8_u(n - 1);
-      let l = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f - 1));
-      a = v128.load8x8_u(n + 1);
-      let rr = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f + 1));
-      let t3 = i16x8.add(i16x8.shl(t, 1), t);
-      let even = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, l), c8), 4), c128);
-      let odd = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, rr), c7), 4), c128);
+      cbn += 8; cbf += 8; crn += 8; crf += 8;
+      const cbNext = colsum3(cbn, cbf);
+      const crNext = colsum3(crn, crf);
+      // (3 * this + neighbour + 8 or 7) >> 4, minus 128: the bias folded in (-2040 = 8 - 128 * 16)
+      let t3 = i16x8.add(i16x8.shl(cbCur, 1), cbCur);
+      let even = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(cbPrev, cbCur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)), v128.load(CT, C_EVEN)), 4);
+      let odd = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(cbCur, cbNext, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)), v128.load(CT, C_ODD)), 4);
       const cbl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
       const cbh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
-      n = crPlane + nOff + cx;
-      f = crPlane + fOff + cx;
-      a = v128.load8x8_u(n);
-      t = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f));
-      a = v128.load8x8_u(n - 1);
-      l = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f - 1));
-      a = v128.load8x8_u(n + 1);
-      rr = i16x8.add(i16x8.add(i16x8.shl(a, 1), a), v128.load8x8_u(f + 1));
-      t3 = i16x8.add(i16x8.shl(t, 1), t);
-      even = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, l), c8), 4), c128);
-      odd = i16x8.sub(i16x8.shr_u(i16x8.add(i16x8.add(t3, rr), c7), 4), c128);
+      t3 = i16x8.add(i16x8.shl(crCur, 1), crCur);
+      even = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(crPrev, crCur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)), v128.load(CT, C_EVEN)), 4);
+      odd = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(crCur, crNext, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)), v128.load(CT, C_ODD)), 4);
       const crl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
       const crh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
       if (x + 16 <= outW) {
-        ycc16(v128.load(yp + <usize>x), cbl, cbh, crl, crh, orow + (<usize>x << 2));
+        ycc16(v128.load(yp), cbl, cbh, crl, crh, o);
       } else {
         // the last pixels of a row not a multiple of 16: via a scratch block
-        ycc16(v128.load(yp + <usize>x), cbl, cbh, crl, crh, TAIL);
-        memory.copy(orow + (<usize>x << 2), TAIL, <usize>(outW - x) << 2);
+        ycc16(v128.load(yp), cbl, cbh, crl, crh, TAIL);
+        memory.copy(o, TAIL, <usize>(outW - x) << 2);
       }
+      cbPrev = cbCur; cbCur = cbNext;
+      crPrev = crCur; crCur = crNext;
+      yp += 16;
+      o += 64;
     }
     orow += rowBytes;
   }
+}
+
+/** 3 * near + far for 8 columns (u8 in, i16x8 out). */
+@inline function colsum3(near: usize, far: usize): v128 {
+  const n = v128.load8x8_u(near);
+  return i16x8.add(i16x8.add(i16x8.shl(n, 1), n), v128.load8x8_u(far));
 }
 
 const TAILBUF: usize = memory.data(64, 16);
