@@ -184,12 +184,28 @@ export function idct8x8(blk: usize, q: usize, out: usize, stride: usize): void {
   idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS, q); // columns: lanes = columns
   transpose16(WSA, WSB);
   idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
-  transpose16(WSA, WSB);
+  // Level shift and clamp on the columns, then transpose as bytes (12
+  // unpacks, libjpeg-turbo's SSE2 order): column k of the output is at WSA + 16k.
   const c128 = i16x8.splat(128);
-  const r01 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 0), c128), i16x8.add_sat_s(v128.load(WSB, 16), c128));
-  const r23 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 32), c128), i16x8.add_sat_s(v128.load(WSB, 48), c128));
-  const r45 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 64), c128), i16x8.add_sat_s(v128.load(WSB, 80), c128));
-  const r67 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 96), c128), i16x8.add_sat_s(v128.load(WSB, 112), c128));
+  const p0 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 0), c128), i16x8.add_sat_s(v128.load(WSA, 64), c128)); // c0 | c4
+  const p1 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 16), c128), i16x8.add_sat_s(v128.load(WSA, 80), c128)); // c1 | c5
+  const p2 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 32), c128), i16x8.add_sat_s(v128.load(WSA, 96), c128)); // c2 | c6
+  const p3 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 48), c128), i16x8.add_sat_s(v128.load(WSA, 112), c128)); // c3 | c7
+  // byte pairs per row (16-bit lane r): (c0 c1), (c4 c5), (c2 c3), (c6 c7)
+  const a01 = i8x16.shuffle(p0, p1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const a45 = i8x16.shuffle(p0, p1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const a23 = i8x16.shuffle(p2, p3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const a67 = i8x16.shuffle(p2, p3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  // 4-byte groups per row (32-bit lane): c0-c3 and c4-c7, rows 0-3 and 4-7
+  const b03lo = i16x8.shuffle(a01, a23, 0, 8, 1, 9, 2, 10, 3, 11);
+  const b03hi = i16x8.shuffle(a01, a23, 4, 12, 5, 13, 6, 14, 7, 15);
+  const b47lo = i16x8.shuffle(a45, a67, 0, 8, 1, 9, 2, 10, 3, 11);
+  const b47hi = i16x8.shuffle(a45, a67, 4, 12, 5, 13, 6, 14, 7, 15);
+  // whole rows, two per vector
+  const r01 = i32x4.shuffle(b03lo, b47lo, 0, 4, 1, 5);
+  const r23 = i32x4.shuffle(b03lo, b47lo, 2, 6, 3, 7);
+  const r45 = i32x4.shuffle(b03hi, b47hi, 0, 4, 1, 5);
+  const r67 = i32x4.shuffle(b03hi, b47hi, 2, 6, 3, 7);
   v128.store64_lane(out, r01, 0);
   v128.store64_lane(out + stride, r01, 1);
   v128.store64_lane(out + 2 * stride, r23, 0);
