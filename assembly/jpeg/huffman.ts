@@ -323,7 +323,8 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, pred: usize): i32 {
   const fast = HT_FAST + (<usize>acT << (FAST_BITS + 1));
   let k = 1;
   while (k < 64) {
-    if (cnt < 32) {
+    // an AC symbol takes at most 26 bits (16-bit code + 10 magnitude bits)
+    if (cnt < 26) {
       let v = ALLFF;
       if (p + 8 <= lim) v = v128.load64_zero(p);
       if (!v128.any_true(i8x16.eq(v, ALLFF))) {
