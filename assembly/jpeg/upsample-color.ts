@@ -159,19 +159,24 @@ const HALF = 32768;
 // -7471) == (-14942 cb + 32768) >> 16 for every cr, cb in -128..127 (checked
 // exhaustively; no saturation at these magnitudes). G's two products must be
 // summed before the rounding: i32x4.dot_i16x8_s (pmaddwd) on (cb, cr) pairs.
-const QR: i16 = 13172;
-const QB: i16 = -7471;
+const QR: i32 = 13172;
+const QB: i32 = -7471;
+// an i32 whose two i16 halves both hold the constant
+const QR2: i32 = (QR << 16) | (QR & 0xffff);
+const QB2: i32 = (QB << 16) | (QB & 0xffff);
+const EVEN2: i32 = (-2040 << 16) | (-2040 & 0xffff); // 8 - 128 * 16
+const ODD2: i32 = (-2041 << 16) | (-2041 & 0xffff); // 7 - 128 * 16
 const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
 
 // The loop constants as memory (one load each; V8 builds a splat of an
 // immediate in three instructions, inside the loop).
 const CT: usize = memory.data<i32>([
-  13172 | (13172 << 16), 13172 | (13172 << 16), 13172 | (13172 << 16), 13172 | (13172 << 16), // QR
-  (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), (-7471 & 0xffff) | (-7471 << 16), // QB
+  QR2, QR2, QR2, QR2,
+  QB2, QB2, QB2, QB2,
   KG, KG, KG, KG,
   HALF, HALF, HALF, HALF,
-  (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), (-2040 & 0xffff) | (-2040 << 16), // even bias
-  (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), (-2041 & 0xffff) | (-2041 << 16), // odd bias
+  EVEN2, EVEN2, EVEN2, EVEN2,
+  ODD2, ODD2, ODD2, ODD2,
 ], 16);
 const C_QR = 0, C_QB = 16, C_KG = 32, C_HALF = 48, C_EVEN = 64, C_ODD = 80;
 
