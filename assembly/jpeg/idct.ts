@@ -301,6 +301,19 @@ export function idct8x8Scalar(blk: usize, out: usize, stride: usize): void {
   }
 }
 
+/** fillDC for an 8x8 block. */
+@inline export function fillDC8(dc: i32, out: usize, stride: usize): void {
+  const vv = i8x16.splat(clamp255(((dc + 4) >> 3) + 128));
+  v128.store64_lane(out, vv, 0);
+  v128.store64_lane(out + stride, vv, 0);
+  v128.store64_lane(out + 2 * stride, vv, 0);
+  v128.store64_lane(out + 3 * stride, vv, 0);
+  v128.store64_lane(out + 4 * stride, vv, 0);
+  v128.store64_lane(out + 5 * stride, vv, 0);
+  v128.store64_lane(out + 6 * stride, vv, 0);
+  v128.store64_lane(out + 7 * stride, vv, 0);
+}
+
 /** A block whose only coefficient is DC (already dequantised): one value, size x size. */
 export function fillDC(dc: i32, out: usize, stride: usize, size: i32): void {
   // islow with DC only: DESCALE(dc << PASS1_BITS, PASS1_BITS + 3); the 1x1 version: DESCALE(dc, 3) - the same value.
