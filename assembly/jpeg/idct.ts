@@ -1,12 +1,16 @@
 // Inverse DCTs, bit-exact with libjpeg-turbo's "islow" (jidctint.c) and its
 // reduced-size versions (jidctred.c) for scaled output. Coefficients arrive
-// dequantised (i16, natural order). Output samples are level-shifted (+128) and
-// clamped to 0..255 into a plane with the given row stride.
+// dequantised (i16, natural order), except for idct8x8, which dequantises them
+// itself (16-bit products, like libjpeg-turbo's SIMD code). Output samples are
+// level-shifted (+128) and clamped to 0..255 into a plane with the given row
+// stride.
 //
 // idct8x8 is the v128 SIMD version: each 1-D pass runs on all 8 columns (then
 // rows) at once with i32x4.dot_i16x8_s on interleaved i16 pairs, the layout of
 // libjpeg-turbo's SSE2 islow (same constants, same descaling, 16-bit
-// intermediates between the passes), with two 8x8 i16 transposes. idct4x4 is
+// intermediates between the passes), with an 8x8 i16 transpose between the
+// passes and a byte transpose at the end; blocks whose coefficients all lie in
+// the top-left 4x4 take idct1dSparse (the same sums without the zero terms). idct4x4 is
 // the SIMD jidctred.c 4x4. The *Scalar functions are line-by-line ports of
 // the C code; the tests check the SIMD output against them.
 
@@ -135,6 +139,73 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
   v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(tmp13l, o0l), shift), i32x4.shr_s(i32x4.sub(tmp13h, o0h), shift)), 64);
 }
 
+/**
+ * idct1dDot when rows 4-7 of the input are zero (r4 = r5 = r6 = r7 = 0).
+ * Each output is then one dot product on (r0, r2) or (r3, r1) pairs, with
+ * the constants of idct1dDot summed (exact integer identities; r7 + r3 and
+ * r5 + r1 are r3 and r1 exactly):
+ *   tmp10/13 = 8192 r0 +- (F541 + F765) r2,  tmp11/12 = 8192 r0 +- F541 r2
+ *   o0 = (F1175 - F1961) r3 + (F1175 - F0899) r1
+ *   o3 = F1175 r3 + (F1175 - F0390 + F1501 - F0899) r1
+ *   o1 = (F1175 - F2562) r3 + (F1175 - F0390) r1
+ *   o2 = (F1175 - F1961 + F3072 - F2562) r3 + F1175 r1
+ * both8: all 8 lanes; otherwise lanes 0-3 only (columns 4-7 of the input
+ * are zero too, so are those of the output), 4-7 stored as zero.
+ */
+@inline function idct1dSparse(src: usize, dst: usize, shift: i32, q: usize, both8: bool): void {
+  let r0 = v128.load(src, 0);
+  let r1 = v128.load(src, 16);
+  let r2 = v128.load(src, 32);
+  let r3 = v128.load(src, 48);
+  if (q != 0) {
+    r0 = i16x8.mul(r0, v128.load(q, 0));
+    r1 = i16x8.mul(r1, v128.load(q, 16));
+    r2 = i16x8.mul(r2, v128.load(q, 32));
+    r3 = i16x8.mul(r3, v128.load(q, 48));
+  }
+  const rnd = i32x4.splat(1 << (shift - 1));
+  const k10 = pairs(1 << CONST_BITS, FIX_0_541196100 + FIX_0_765366865);
+  const k13 = pairs(1 << CONST_BITS, -(FIX_0_541196100 + FIX_0_765366865));
+  const k11 = pairs(1 << CONST_BITS, FIX_0_541196100);
+  const k12 = pairs(1 << CONST_BITS, -FIX_0_541196100);
+  const ko0 = pairs(FIX_1_175875602 - FIX_1_961570560, FIX_1_175875602 - FIX_0_899976223);
+  const ko3 = pairs(FIX_1_175875602, FIX_1_175875602 - FIX_0_390180644 + FIX_1_501321110 - FIX_0_899976223);
+  const ko1 = pairs(FIX_1_175875602 - FIX_2_562915447, FIX_1_175875602 - FIX_0_390180644);
+  const ko2 = pairs(FIX_1_175875602 - FIX_1_961570560 + FIX_3_072711026 - FIX_2_562915447, FIX_1_175875602);
+  let e = i16x8.shuffle(r0, r2, 0, 8, 1, 9, 2, 10, 3, 11);
+  let o = i16x8.shuffle(r3, r1, 0, 8, 1, 9, 2, 10, 3, 11);
+  const t10l = i32x4.add(i32x4.dot_i16x8_s(e, k10), rnd);
+  const t13l = i32x4.add(i32x4.dot_i16x8_s(e, k13), rnd);
+  const t11l = i32x4.add(i32x4.dot_i16x8_s(e, k11), rnd);
+  const t12l = i32x4.add(i32x4.dot_i16x8_s(e, k12), rnd);
+  const o0l = i32x4.dot_i16x8_s(o, ko0);
+  const o3l = i32x4.dot_i16x8_s(o, ko3);
+  const o1l = i32x4.dot_i16x8_s(o, ko1);
+  const o2l = i32x4.dot_i16x8_s(o, ko2);
+  let t10h = i32x4.splat(0), t13h = t10h, t11h = t10h, t12h = t10h, o0h = t10h, o3h = t10h, o1h = t10h, o2h = t10h;
+  if (both8) {
+    e = i16x8.shuffle(r0, r2, 4, 12, 5, 13, 6, 14, 7, 15);
+    o = i16x8.shuffle(r3, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+    t10h = i32x4.add(i32x4.dot_i16x8_s(e, k10), rnd);
+    t13h = i32x4.add(i32x4.dot_i16x8_s(e, k13), rnd);
+    t11h = i32x4.add(i32x4.dot_i16x8_s(e, k11), rnd);
+    t12h = i32x4.add(i32x4.dot_i16x8_s(e, k12), rnd);
+    o0h = i32x4.dot_i16x8_s(o, ko0);
+    o3h = i32x4.dot_i16x8_s(o, ko3);
+    o1h = i32x4.dot_i16x8_s(o, ko1);
+    o2h = i32x4.dot_i16x8_s(o, ko2);
+  }
+  // with !both8 the high halves are zero, and so is (0 >> shift) after the narrow
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t10l, o3l), shift), i32x4.shr_s(i32x4.add(t10h, o3h), shift)), 0);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t10l, o3l), shift), i32x4.shr_s(i32x4.sub(t10h, o3h), shift)), 112);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t11l, o2l), shift), i32x4.shr_s(i32x4.add(t11h, o2h), shift)), 16);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t11l, o2l), shift), i32x4.shr_s(i32x4.sub(t11h, o2h), shift)), 96);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t12l, o1l), shift), i32x4.shr_s(i32x4.add(t12h, o1h), shift)), 32);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t12l, o1l), shift), i32x4.shr_s(i32x4.sub(t12h, o1h), shift)), 80);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t13l, o0l), shift), i32x4.shr_s(i32x4.add(t13h, o0h), shift)), 48);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t13l, o0l), shift), i32x4.shr_s(i32x4.sub(t13h, o0h), shift)), 64);
+}
+
 /** Transpose 8x8 i16 from src to dst (both 16-byte rows). */
 @inline function transpose16(src: usize, dst: usize): void {
   const r0 = v128.load(src, 0);
@@ -181,9 +252,19 @@ export function dequantize(blk: usize, q: usize): void {
 
 /** Full 8x8 islow (SIMD, dot-product form) of the coefficients at blk dequantised by the table at q. */
 export function idct8x8(blk: usize, q: usize, out: usize, stride: usize): void {
-  idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS, q); // columns: lanes = columns
-  transpose16(WSA, WSB);
-  idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
+  // Coefficients only in the top-left 4x4 (a third of the blocks of the 4:2:0
+  // bench tiles): the same arithmetic with the zero terms left out.
+  const lo = v128.or(v128.or(v128.load(blk, 0), v128.load(blk, 16)), v128.or(v128.load(blk, 32), v128.load(blk, 48)));
+  const hi = v128.or(v128.or(v128.load(blk, 64), v128.load(blk, 80)), v128.or(v128.load(blk, 96), v128.load(blk, 112)));
+  if (i64x2.extract_lane(lo, 1) == 0 && !v128.any_true(hi)) {
+    idct1dSparse(blk, WSA, CONST_BITS - PASS1_BITS, q, false); // columns 0-3 (4-7 are zero)
+    transpose16(WSA, WSB); // rows 4-7 of WSB are zero
+    idct1dSparse(WSB, WSA, CONST_BITS + PASS1_BITS + 3, 0, true);
+  } else {
+    idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS, q); // columns: lanes = columns
+    transpose16(WSA, WSB);
+    idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
+  }
   // Level shift and clamp on the columns, then transpose as bytes (12
   // unpacks, libjpeg-turbo's SSE2 order): column k of the output is at WSA + 16k.
   const c128 = i16x8.splat(128);
