@@ -9,6 +9,7 @@
 // Scans decode into one plane per component (8, 4, 2 or 1 samples per block
 // side for scale 1, 2, 4, 8; subsampled chroma may use a bigger IDCT, as
 // libjpeg does), then rows are upsampled and colour converted into the output.
+// Coefficients stay quantised until the IDCT (idct8x8 dequantises as it loads).
 // Planes come from the bump allocator after the host's buffers: the same
 // addresses each job, memory grows only for a bigger image (bounded by the
 // 64 Mpx / 65500 px limit in the SOF check and the module's maximum memory).

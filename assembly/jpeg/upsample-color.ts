@@ -2,7 +2,9 @@
 // replication for other integral ratios; nearest sample for non-integral ones)
 // and colour conversion to RGBA / RGB: YCbCr -> RGB with libjpeg's 16-bit fixed
 // point constants (bit-exact with jdcolor.c), RGB copy, grey replication.
-// Rows are produced one output line at a time straight into the caller's buffer.
+// Rows are produced one output line at a time straight into the caller's buffer;
+// full-size 4:2:0 YCbCr to RGBA (the common WSI tile) takes h2v2YccRgba, which
+// upsamples and converts in one pass without row buffers.
 
 import {
   ncomp, hmax, vmax, cget, F_HE, F_VE, F_PLANE, F_STRIDE, F_CW, F_CH, F_ROW,
