@@ -9,6 +9,7 @@
 // Scans decode into one plane per component (8, 4, 2 or 1 samples per block
 // side for scale 1, 2, 4, 8; subsampled chroma may use a bigger IDCT, as
 // libjpeg does), then rows are upsampled and colour converted into the output.
+// Coefficients stay quantised until the IDCT (idct8x8 dequantises as it loads).
 // Planes come from the bump allocator after the host's buffers: the same
 // addresses each job, memory grows only for a bigger image (bounded by the
 // 64 Mpx / 65500 px limit in the SOF check and the module's maximum memory).
@@ -29,7 +30,7 @@ import {
 } from "./state";
 import { setInput, readSoi, nextMarker, readSegment, readSos, findMarker, mpos, mend, SCAN, scanCount, setPos } from "./markers";
 import { bitsInit, bitsReset, setReader, bpos, bend, markerHit, exhausted, decodeBlock, decodeBlockDC } from "./huffman";
-import { idct8x8, idct8x8Scalar, idct4x4, idct4x4Scalar, idct2x2, idct2x2Scalar, fillDC } from "./idct";
+import { dequantize, fillDC8, idct8x8, idct8x8Scalar, idct4x4, idct4x4Scalar, idct2x2, idct2x2Scalar, fillDC } from "./idct";
 import { writeOutput } from "./upsample-color";
 
 const BLK: usize = memory.data(128, 16);
@@ -226,22 +227,26 @@ function processRestart(): bool {
     fillDC(dc, dst, stride, 1);
     return 0;
   }
-  const r = decodeBlock(BLK, cget(c, F_TD), cget(c, F_TA), q, pred);
+  const r = decodeBlock(BLK, cget(c, F_TD), cget(c, F_TA), pred);
   if (r < 0) return -1;
   if (r == 0) {
-    fillDC(<i32>load<i16>(BLK), dst, stride, bs);
+    // dequantised in 16 bits, as the SIMD IDCTs do (pmullw)
+    fillDC(<i32><i16>(<i32>load<i16>(BLK) * <i32>load<u16>(q)), dst, stride, bs);
     store<i16>(BLK, 0);
     return 0;
   }
-  if (bs == 8) {
-    if (useSimd) idct8x8(BLK, dst, stride);
-    else idct8x8Scalar(BLK, dst, stride);
-  } else if (bs == 4) {
-    if (useSimd) idct4x4(BLK, dst, stride);
-    else idct4x4Scalar(BLK, dst, stride);
+  if (bs == 8 && useSimd) {
+    idct8x8(BLK, q, dst, stride); // dequantises as it loads
   } else {
-    if (useSimd) idct2x2(BLK, dst, stride);
-    else idct2x2Scalar(BLK, dst, stride);
+    dequantize(BLK, q);
+    if (bs == 8) idct8x8Scalar(BLK, dst, stride);
+    else if (bs == 4) {
+      if (useSimd) idct4x4(BLK, dst, stride);
+      else idct4x4Scalar(BLK, dst, stride);
+    } else {
+      if (useSimd) idct2x2(BLK, dst, stride);
+      else idct2x2Scalar(BLK, dst, stride);
+    }
   }
   const z = i64x2.splat(0);
   v128.store(BLK, z, 0);
@@ -252,6 +257,78 @@ function processRestart(): bool {
   v128.store(BLK, z, 80);
   v128.store(BLK, z, 96);
   v128.store(BLK, z, 112);
+  return 0;
+}
+
+// The full-size interleaved scan (every component at 8x8, SIMD IDCT) runs
+// from a per-MCU list of its blocks, worked out once per scan: where each
+// block lands for MCU (0, 0) and how far it moves per MCU across / down, its
+// tables and predictor. No per-block field lookups, multiplies or size tests.
+const MB_MAX = 10; // blocks per MCU (JPEG's limit)
+const MB_DST: usize = memory.data(MB_MAX * 4, 16);
+const MB_DX: usize = memory.data(MB_MAX * 4, 16);
+const MB_DY: usize = memory.data(MB_MAX * 4, 16);
+const MB_STRIDE: usize = memory.data(MB_MAX * 4, 16);
+const MB_DC: usize = memory.data(MB_MAX * 4, 16);
+const MB_AC: usize = memory.data(MB_MAX * 4, 16);
+const MB_Q: usize = memory.data(MB_MAX * 4, 16);
+const MB_PRED: usize = memory.data(MB_MAX * 4, 16);
+
+/** Fill the MB_* lists for the current scan; the block count, or 0 when the scan does not qualify. */
+function mcuBlocks(): i32 {
+  if (!useSimd) return 0;
+  let n = 0;
+  for (let i = 0; i < scanCount; i++) {
+    const c = <i32>load<u8>(SCAN + <usize>i);
+    if (cget(c, F_BS) != 8) return 0;
+    const h = cget(c, F_H);
+    const v = cget(c, F_V);
+    const stride = cget(c, F_STRIDE);
+    for (let yy = 0; yy < v; yy++) {
+      for (let xx = 0; xx < h; xx++) {
+        if (n >= MB_MAX) return 0;
+        const o = <usize>n << 2;
+        store<i32>(MB_DST + o, cget(c, F_PLANE) + yy * 8 * stride + xx * 8);
+        store<i32>(MB_DX + o, 8 * h);
+        store<i32>(MB_DY + o, 8 * v * stride);
+        store<i32>(MB_STRIDE + o, stride);
+        store<i32>(MB_DC + o, cget(c, F_TD));
+        store<i32>(MB_AC + o, cget(c, F_TA));
+        store<i32>(MB_Q + o, <i32>(QT + (<usize>cget(c, F_TQ) << 7)));
+        store<i32>(MB_PRED + o, <i32>(COMP + (((<usize>c << 5) + <usize>F_PRED) << 2)));
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The blocks of MCU (mx, my) through the MB_* lists; -1 on a bad code. */
+@inline function mcuFast(nb: i32, mx: i32, my: i32): i32 {
+  for (let b = 0; b < nb; b++) {
+    const o = <usize>b << 2;
+    const stride = <usize>load<i32>(MB_STRIDE + o);
+    const dst = <usize>load<i32>(MB_DST + o) + <usize>(mx * load<i32>(MB_DX + o)) + <usize>(my * load<i32>(MB_DY + o));
+    const q = <usize>load<i32>(MB_Q + o);
+    const r = decodeBlock(BLK, load<i32>(MB_DC + o), load<i32>(MB_AC + o), <usize>load<i32>(MB_PRED + o));
+    if (r < 0) return -1;
+    if (r == 0) {
+      // dequantised in 16 bits, as the SIMD IDCTs do (pmullw)
+      fillDC8(<i32><i16>(<i32>load<i16>(BLK) * <i32>load<u16>(q)), dst, stride);
+      store<i16>(BLK, 0);
+    } else {
+      idct8x8(BLK, q, dst, stride);
+      const z = i64x2.splat(0);
+      v128.store(BLK, z, 0);
+      v128.store(BLK, z, 16);
+      v128.store(BLK, z, 32);
+      v128.store(BLK, z, 48);
+      v128.store(BLK, z, 64);
+      v128.store(BLK, z, 80);
+      v128.store(BLK, z, 96);
+      v128.store(BLK, z, 112);
+    }
+  }
   return 0;
 }
 
@@ -293,6 +370,7 @@ function decodeScan(): i32 {
       }
     }
   } else {
+    const nb = mcuBlocks();
     for (let my = 0; my < mcusY; my++) {
       for (let mx = 0; mx < mcusX; mx++) {
         if (ri) {
@@ -301,6 +379,14 @@ function decodeScan(): i32 {
             todo = ri;
           }
           todo--;
+        }
+        if (nb > 0 && !insufficient) {
+          if (mcuFast(nb, mx, my) < 0) return C_BAD_CODE;
+          if (markerHit && exhausted()) {
+            insufficient = true;
+            warned = true;
+          }
+          continue;
         }
         for (let i = 0; i < scanCount; i++) {
           const c = <i32>load<u8>(SCAN + <usize>i);
@@ -345,8 +431,11 @@ export function jpegDecode(out: usize, scale: i32, colorTransform: i32, channels
     const bw = mcusX * h;
     const bh = mcusY * v;
     const stride = bw * cbs + 16;
-    const plane = alloc(<usize>stride * <usize>(bh * cbs) + 16);
-    if (plane == 0) return E_NOMEM;
+    // 16 bytes before the plane: the fused h2v2 path (upsample-color.ts)
+    // writes a replicated column -1 there for row 0.
+    const base = alloc(<usize>stride * <usize>(bh * cbs) + 32);
+    if (base == 0) return E_NOMEM;
+    const plane = base + 16;
     cset(c, F_BS, cbs);
     cset(c, F_HE, h * cbs / bs);
     cset(c, F_VE, v * cbs / bs);

@@ -102,14 +102,15 @@ function buildTables(t: i32, counts: usize, vals: usize, tc: i32): i32 {
       if (tc == 0 && s == 0) {
         store<i32>(fastv + (<usize>j << 2), l); // DC difference 0
       } else if (tc == 1 && s == 0) {
-        // ZRL: run 15 + a zero; EOB (and the undefined r/0 symbols libjpeg
-        // treats as EOB): run 127 pushes k past the end. Both store a zero at
-        // a position not decoded yet (ZIGZAG pads with 63), which is harmless.
-        store<i32>(fastv + (<usize>j << 2), ((run == 15 ? 15 : 127) << 8) | l);
+        // AC entries hold run + 1 (how far k advances). ZRL: 16 (15 zeros
+        // and a zero); EOB (and the undefined r/0 symbols libjpeg treats as
+        // EOB): 128 pushes k past the end. Both store a zero at a position not
+        // decoded yet (ZIGZAG pads with 63), which is harmless.
+        store<i32>(fastv + (<usize>j << 2), ((run == 15 ? 16 : 128) << 8) | l);
       } else if (s != 0 && l + s <= FAST_BITS) {
         const bits = (j >> (FAST_BITS - l - s)) & ((1 << s) - 1);
         const v = extend(bits, s);
-        store<i32>(fastv + (<usize>j << 2), (v << 16) | (run << 8) | (l + s));
+        store<i32>(fastv + (<usize>j << 2), (v << 16) | ((tc ? run + 1 : 0) << 8) | (l + s));
       }
     }
   }
@@ -257,32 +258,33 @@ export function decodeSlow(t: i32): i32 {
 }
 
 // The block decoders keep the bit buffer in locals (wasm globals are memory
-// accesses in V8) and refill inline when no 0xFF is in the next 8 bytes.
+// accesses in V8) and refill inline when no 0xFF is in the next 8 bytes: one
+// 8-byte load, a byte reverse (pshufb) and an OR; whole bytes are counted
+// (cnt | 56), the bits of the next byte below the count are real data that
+// the next refill ORs in again, unchanged.
+
+const ALLFF: v128 = i8x16.splat(-1);
 
 /**
- * Decode one 8x8 block into `blk` (64 i16, natural order, dequantised with the
- * u16 table at `q`; blk must be all zero on entry). `pred` is the address of
- * the component's DC predictor. Returns 0 when only DC is set, 1 when some AC
- * coefficient is, -1 on a bad Huffman code.
+ * Decode one 8x8 block into `blk` (64 i16, natural order, NOT dequantised: the
+ * IDCT multiplies by the table; blk must be all zero on entry). `pred` is the
+ * address of the component's DC predictor. Returns 0 when only DC is set, 1
+ * when some AC coefficient is, -1 on a bad Huffman code.
  */
-export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usize): i32 {
+export function decodeBlock(blk: usize, dcT: i32, acT: i32, pred: usize): i32 {
   let buf = bitBuf;
   let cnt = bitCnt;
+  let p = bpos;
+  let lim: usize = markerHit ? 0 : bend; // fast refill while p + 8 <= lim
   if (cnt < 32) {
-    const p = bpos;
-    if (!markerHit && bend - p >= 8) {
-      const v = bswap<u64>(load<u64>(p));
-      const nv = ~v;
-      if (((nv - 0x0101010101010101) & ~nv & 0x8080808080808080) == 0) {
-        const nb = (64 - cnt) >> 3;
-        buf |= (v >> <u64>(64 - (nb << 3))) << <u64>(64 - cnt - (nb << 3));
-        cnt += nb << 3;
-        bpos = p + <usize>nb;
-      } else {
-        bitBuf = buf; bitCnt = cnt; fill(); buf = bitBuf; cnt = bitCnt;
-      }
+    let v = ALLFF;
+    if (p + 8 <= lim) v = v128.load64_zero(p);
+    if (!v128.any_true(i8x16.eq(v, ALLFF))) {
+      buf |= <u64>i64x2.extract_lane(i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15), 0) >> <u64>cnt;
+      p += <usize>((63 - cnt) >> 3);
+      cnt |= 56;
     } else {
-      bitBuf = buf; bitCnt = cnt; fill(); buf = bitBuf; cnt = bitCnt;
+      bitBuf = buf; bitCnt = cnt; bpos = p; fill(); buf = bitBuf; cnt = bitCnt; p = bpos; lim = markerHit ? 0 : bend;
     }
   }
   // DC
@@ -304,7 +306,7 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
       bitBuf = buf; bitCnt = cnt;
       s = decodeSlow(dcT);
       buf = bitBuf; cnt = bitCnt;
-      if (s < 0) return -1;
+      if (s < 0) { bpos = p; return -1; }
     }
     if (s) {
       const v = <i32>(buf >> <u64>(64 - s));
@@ -315,27 +317,22 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
   }
   const dc = load<i32>(pred) + diff;
   store<i32>(pred, dc);
-  store<i16>(blk, <i16>(dc * <i32>load<u16>(q)));
+  store<i16>(blk, <i16>dc);
   // AC
   const fastv = HT_FASTV + (<usize>acT << (FAST_BITS + 2));
   const fast = HT_FAST + (<usize>acT << (FAST_BITS + 1));
   let k = 1;
   while (k < 64) {
-    if (cnt < 32) {
-      const p = bpos;
-      if (!markerHit && bend - p >= 8) {
-        const v = bswap<u64>(load<u64>(p));
-        const nv = ~v;
-        if (((nv - 0x0101010101010101) & ~nv & 0x8080808080808080) == 0) {
-          const nb = (64 - cnt) >> 3;
-          buf |= (v >> <u64>(64 - (nb << 3))) << <u64>(64 - cnt - (nb << 3));
-          cnt += nb << 3;
-          bpos = p + <usize>nb;
-        } else {
-          bitBuf = buf; bitCnt = cnt; fill(); buf = bitBuf; cnt = bitCnt;
-        }
+    // an AC symbol takes at most 26 bits (16-bit code + 10 magnitude bits)
+    if (cnt < 26) {
+      let v = ALLFF;
+      if (p + 8 <= lim) v = v128.load64_zero(p);
+      if (!v128.any_true(i8x16.eq(v, ALLFF))) {
+        buf |= <u64>i64x2.extract_lane(i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15), 0) >> <u64>cnt;
+        p += <usize>((63 - cnt) >> 3);
+        cnt |= 56;
       } else {
-        bitBuf = buf; bitCnt = cnt; fill(); buf = bitBuf; cnt = bitCnt;
+        bitBuf = buf; bitCnt = cnt; bpos = p; fill(); buf = bitBuf; cnt = bitCnt; p = bpos; lim = markerHit ? 0 : bend;
       }
     }
     const idx = <usize>(buf >> <u64>(64 - FAST_BITS));
@@ -344,10 +341,8 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
       const l = e & 0xff;
       buf <<= <u64>l;
       cnt -= l;
-      k += (e >> 8) & 0xff;
-      const n = <usize>load<u8>(ZIGZAG + <usize>k);
-      store<i16>(blk + (n << 1), <i16>((e >> 16) * <i32>load<u16>(q + (n << 1))));
-      k++;
+      k += (e >> 8) & 0xff; // run + 1
+      store<i16>(blk + (<usize>load<u8>(ZIGZAG - 1 + <usize>k) << 1), <i16>(e >> 16));
       continue;
     }
     let rs = <i32>load<u16>(fast + (idx << 1));
@@ -360,7 +355,7 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
       bitBuf = buf; bitCnt = cnt;
       rs = decodeSlow(acT);
       buf = bitBuf; cnt = bitCnt;
-      if (rs < 0) return -1;
+      if (rs < 0) { bpos = p; return -1; }
     }
     const r = rs >> 4;
     const s = rs & 15;
@@ -369,8 +364,7 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
       const bits = <i32>(buf >> <u64>(64 - s));
       buf <<= <u64>s;
       cnt -= s;
-      const n = <usize>load<u8>(ZIGZAG + <usize>k);
-      store<i16>(blk + (n << 1), <i16>(extend(bits, s) * <i32>load<u16>(q + (n << 1))));
+      store<i16>(blk + (<usize>load<u8>(ZIGZAG + <usize>k) << 1), <i16>extend(bits, s));
       k++;
     } else {
       if (r != 15) break;
@@ -379,7 +373,8 @@ export function decodeBlock(blk: usize, dcT: i32, acT: i32, q: usize, pred: usiz
   }
   bitBuf = buf;
   bitCnt = cnt;
-  // k == 1: EOB right after DC via the slow path; 129: via the lookahead (run 127)
+  bpos = p;
+  // k == 1: EOB right after DC via the slow path; 129: via the lookahead (run + 1 = 128)
   return k == 1 || k == 129 ? 0 : 1;
 }
 
@@ -461,7 +456,7 @@ export function decodeBlockDC(dcT: i32, acT: i32, q0: i32, pred: usize): i32 {
       const l = e & 0xff;
       buf <<= <u64>l;
       cnt -= l;
-      k += ((e >> 8) & 0xff) + 1;
+      k += (e >> 8) & 0xff;
       continue;
     }
     let rs = <i32>load<u16>(fast + (idx << 1));

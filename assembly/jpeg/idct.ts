@@ -1,12 +1,16 @@
 // Inverse DCTs, bit-exact with libjpeg-turbo's "islow" (jidctint.c) and its
 // reduced-size versions (jidctred.c) for scaled output. Coefficients arrive
-// dequantised (i16, natural order). Output samples are level-shifted (+128) and
-// clamped to 0..255 into a plane with the given row stride.
+// dequantised (i16, natural order), except for idct8x8, which dequantises them
+// itself (16-bit products, like libjpeg-turbo's SIMD code). Output samples are
+// level-shifted (+128) and clamped to 0..255 into a plane with the given row
+// stride.
 //
 // idct8x8 is the v128 SIMD version: each 1-D pass runs on all 8 columns (then
 // rows) at once with i32x4.dot_i16x8_s on interleaved i16 pairs, the layout of
 // libjpeg-turbo's SSE2 islow (same constants, same descaling, 16-bit
-// intermediates between the passes), with two 8x8 i16 transposes. idct4x4 is
+// intermediates between the passes), with an 8x8 i16 transpose between the
+// passes and a byte transpose at the end; blocks whose coefficients all lie in
+// the top-left 4x4 take idct1dSparse (the same sums without the zero terms). idct4x4 is
 // the SIMD jidctred.c 4x4. The *Scalar functions are line-by-line ports of
 // the C code; the tests check the SIMD output against them.
 
@@ -52,15 +56,26 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
  * constants, exactly equal to the C expressions). Inputs: 8 i16x8 rows at
  * src + 16k; outputs: 8 i16x8 rows at dst + 16k, descaled by `shift`.
  */
-@inline function idct1dDot(src: usize, dst: usize, shift: i32): void {
-  const r0 = v128.load(src, 0);
-  const r1 = v128.load(src, 16);
-  const r2 = v128.load(src, 32);
-  const r3 = v128.load(src, 48);
-  const r4 = v128.load(src, 64);
-  const r5 = v128.load(src, 80);
-  const r6 = v128.load(src, 96);
-  const r7 = v128.load(src, 112);
+@inline function idct1dDot(src: usize, dst: usize, shift: i32, q: usize = 0): void {
+  let r0 = v128.load(src, 0);
+  let r1 = v128.load(src, 16);
+  let r2 = v128.load(src, 32);
+  let r3 = v128.load(src, 48);
+  let r4 = v128.load(src, 64);
+  let r5 = v128.load(src, 80);
+  let r6 = v128.load(src, 96);
+  let r7 = v128.load(src, 112);
+  if (q != 0) {
+    // dequantise (16-bit products, pmullw, like libjpeg-turbo's SIMD islow)
+    r0 = i16x8.mul(r0, v128.load(q, 0));
+    r1 = i16x8.mul(r1, v128.load(q, 16));
+    r2 = i16x8.mul(r2, v128.load(q, 32));
+    r3 = i16x8.mul(r3, v128.load(q, 48));
+    r4 = i16x8.mul(r4, v128.load(q, 64));
+    r5 = i16x8.mul(r5, v128.load(q, 80));
+    r6 = i16x8.mul(r6, v128.load(q, 96));
+    r7 = i16x8.mul(r7, v128.load(q, 112));
+  }
   const rnd = i32x4.splat(1 << (shift - 1));
   // even part
   let lo = i16x8.shuffle(r2, r6, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -124,6 +139,73 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
   v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(tmp13l, o0l), shift), i32x4.shr_s(i32x4.sub(tmp13h, o0h), shift)), 64);
 }
 
+/**
+ * idct1dDot when rows 4-7 of the input are zero (r4 = r5 = r6 = r7 = 0).
+ * Each output is then one dot product on (r0, r2) or (r3, r1) pairs, with
+ * the constants of idct1dDot summed (exact integer identities; r7 + r3 and
+ * r5 + r1 are r3 and r1 exactly):
+ *   tmp10/13 = 8192 r0 +- (F541 + F765) r2,  tmp11/12 = 8192 r0 +- F541 r2
+ *   o0 = (F1175 - F1961) r3 + (F1175 - F0899) r1
+ *   o3 = F1175 r3 + (F1175 - F0390 + F1501 - F0899) r1
+ *   o1 = (F1175 - F2562) r3 + (F1175 - F0390) r1
+ *   o2 = (F1175 - F1961 + F3072 - F2562) r3 + F1175 r1
+ * both8: all 8 lanes; otherwise lanes 0-3 only (columns 4-7 of the input
+ * are zero too, so are those of the output), 4-7 stored as zero.
+ */
+@inline function idct1dSparse(src: usize, dst: usize, shift: i32, q: usize, both8: bool): void {
+  let r0 = v128.load(src, 0);
+  let r1 = v128.load(src, 16);
+  let r2 = v128.load(src, 32);
+  let r3 = v128.load(src, 48);
+  if (q != 0) {
+    r0 = i16x8.mul(r0, v128.load(q, 0));
+    r1 = i16x8.mul(r1, v128.load(q, 16));
+    r2 = i16x8.mul(r2, v128.load(q, 32));
+    r3 = i16x8.mul(r3, v128.load(q, 48));
+  }
+  const rnd = i32x4.splat(1 << (shift - 1));
+  const k10 = pairs(1 << CONST_BITS, FIX_0_541196100 + FIX_0_765366865);
+  const k13 = pairs(1 << CONST_BITS, -(FIX_0_541196100 + FIX_0_765366865));
+  const k11 = pairs(1 << CONST_BITS, FIX_0_541196100);
+  const k12 = pairs(1 << CONST_BITS, -FIX_0_541196100);
+  const ko0 = pairs(FIX_1_175875602 - FIX_1_961570560, FIX_1_175875602 - FIX_0_899976223);
+  const ko3 = pairs(FIX_1_175875602, FIX_1_175875602 - FIX_0_390180644 + FIX_1_501321110 - FIX_0_899976223);
+  const ko1 = pairs(FIX_1_175875602 - FIX_2_562915447, FIX_1_175875602 - FIX_0_390180644);
+  const ko2 = pairs(FIX_1_175875602 - FIX_1_961570560 + FIX_3_072711026 - FIX_2_562915447, FIX_1_175875602);
+  let e = i16x8.shuffle(r0, r2, 0, 8, 1, 9, 2, 10, 3, 11);
+  let o = i16x8.shuffle(r3, r1, 0, 8, 1, 9, 2, 10, 3, 11);
+  const t10l = i32x4.add(i32x4.dot_i16x8_s(e, k10), rnd);
+  const t13l = i32x4.add(i32x4.dot_i16x8_s(e, k13), rnd);
+  const t11l = i32x4.add(i32x4.dot_i16x8_s(e, k11), rnd);
+  const t12l = i32x4.add(i32x4.dot_i16x8_s(e, k12), rnd);
+  const o0l = i32x4.dot_i16x8_s(o, ko0);
+  const o3l = i32x4.dot_i16x8_s(o, ko3);
+  const o1l = i32x4.dot_i16x8_s(o, ko1);
+  const o2l = i32x4.dot_i16x8_s(o, ko2);
+  let t10h = i32x4.splat(0), t13h = t10h, t11h = t10h, t12h = t10h, o0h = t10h, o3h = t10h, o1h = t10h, o2h = t10h;
+  if (both8) {
+    e = i16x8.shuffle(r0, r2, 4, 12, 5, 13, 6, 14, 7, 15);
+    o = i16x8.shuffle(r3, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+    t10h = i32x4.add(i32x4.dot_i16x8_s(e, k10), rnd);
+    t13h = i32x4.add(i32x4.dot_i16x8_s(e, k13), rnd);
+    t11h = i32x4.add(i32x4.dot_i16x8_s(e, k11), rnd);
+    t12h = i32x4.add(i32x4.dot_i16x8_s(e, k12), rnd);
+    o0h = i32x4.dot_i16x8_s(o, ko0);
+    o3h = i32x4.dot_i16x8_s(o, ko3);
+    o1h = i32x4.dot_i16x8_s(o, ko1);
+    o2h = i32x4.dot_i16x8_s(o, ko2);
+  }
+  // with !both8 the high halves are zero, and so is (0 >> shift) after the narrow
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t10l, o3l), shift), i32x4.shr_s(i32x4.add(t10h, o3h), shift)), 0);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t10l, o3l), shift), i32x4.shr_s(i32x4.sub(t10h, o3h), shift)), 112);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t11l, o2l), shift), i32x4.shr_s(i32x4.add(t11h, o2h), shift)), 16);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t11l, o2l), shift), i32x4.shr_s(i32x4.sub(t11h, o2h), shift)), 96);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t12l, o1l), shift), i32x4.shr_s(i32x4.add(t12h, o1h), shift)), 32);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t12l, o1l), shift), i32x4.shr_s(i32x4.sub(t12h, o1h), shift)), 80);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(t13l, o0l), shift), i32x4.shr_s(i32x4.add(t13h, o0h), shift)), 48);
+  v128.store(dst, i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.sub(t13l, o0l), shift), i32x4.shr_s(i32x4.sub(t13h, o0h), shift)), 64);
+}
+
 /** Transpose 8x8 i16 from src to dst (both 16-byte rows). */
 @inline function transpose16(src: usize, dst: usize): void {
   const r0 = v128.load(src, 0);
@@ -163,17 +245,48 @@ const WSI: usize = memory.data(8 * 8 * 4, 16);
 const WSA: usize = memory.data(128, 16);
 const WSB: usize = memory.data(128, 16);
 
-/** Full 8x8 islow (SIMD, dot-product form). */
-export function idct8x8(blk: usize, out: usize, stride: usize): void {
-  idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS); // columns: lanes = columns
-  transpose16(WSA, WSB);
-  idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
-  transpose16(WSA, WSB);
+/** Multiply the 64 coefficients at blk by the u16 table at q, in place, keeping 16 bits. */
+export function dequantize(blk: usize, q: usize): void {
+  for (let i: usize = 0; i < 128; i += 16) v128.store(blk + i, i16x8.mul(v128.load(blk + i), v128.load(q + i)));
+}
+
+/** Full 8x8 islow (SIMD, dot-product form) of the coefficients at blk dequantised by the table at q. */
+export function idct8x8(blk: usize, q: usize, out: usize, stride: usize): void {
+  // Coefficients only in the top-left 4x4 (a third of the blocks of the 4:2:0
+  // bench tiles): the same arithmetic with the zero terms left out.
+  const lo = v128.or(v128.or(v128.load(blk, 0), v128.load(blk, 16)), v128.or(v128.load(blk, 32), v128.load(blk, 48)));
+  const hi = v128.or(v128.or(v128.load(blk, 64), v128.load(blk, 80)), v128.or(v128.load(blk, 96), v128.load(blk, 112)));
+  if (i64x2.extract_lane(lo, 1) == 0 && !v128.any_true(hi)) {
+    idct1dSparse(blk, WSA, CONST_BITS - PASS1_BITS, q, false); // columns 0-3 (4-7 are zero)
+    transpose16(WSA, WSB); // rows 4-7 of WSB are zero
+    idct1dSparse(WSB, WSA, CONST_BITS + PASS1_BITS + 3, 0, true);
+  } else {
+    idct1dDot(blk, WSA, CONST_BITS - PASS1_BITS, q); // columns: lanes = columns
+    transpose16(WSA, WSB);
+    idct1dDot(WSB, WSA, CONST_BITS + PASS1_BITS + 3); // rows: lanes = rows, output k = column k
+  }
+  // Level shift and clamp on the columns, then transpose as bytes (12
+  // unpacks, libjpeg-turbo's SSE2 order): column k of the output is at WSA + 16k.
   const c128 = i16x8.splat(128);
-  const r01 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 0), c128), i16x8.add_sat_s(v128.load(WSB, 16), c128));
-  const r23 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 32), c128), i16x8.add_sat_s(v128.load(WSB, 48), c128));
-  const r45 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 64), c128), i16x8.add_sat_s(v128.load(WSB, 80), c128));
-  const r67 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSB, 96), c128), i16x8.add_sat_s(v128.load(WSB, 112), c128));
+  const p0 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 0), c128), i16x8.add_sat_s(v128.load(WSA, 64), c128)); // c0 | c4
+  const p1 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 16), c128), i16x8.add_sat_s(v128.load(WSA, 80), c128)); // c1 | c5
+  const p2 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 32), c128), i16x8.add_sat_s(v128.load(WSA, 96), c128)); // c2 | c6
+  const p3 = i8x16.narrow_i16x8_u(i16x8.add_sat_s(v128.load(WSA, 48), c128), i16x8.add_sat_s(v128.load(WSA, 112), c128)); // c3 | c7
+  // byte pairs per row (16-bit lane r): (c0 c1), (c4 c5), (c2 c3), (c6 c7)
+  const a01 = i8x16.shuffle(p0, p1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const a45 = i8x16.shuffle(p0, p1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const a23 = i8x16.shuffle(p2, p3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const a67 = i8x16.shuffle(p2, p3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  // 4-byte groups per row (32-bit lane): c0-c3 and c4-c7, rows 0-3 and 4-7
+  const b03lo = i16x8.shuffle(a01, a23, 0, 8, 1, 9, 2, 10, 3, 11);
+  const b03hi = i16x8.shuffle(a01, a23, 4, 12, 5, 13, 6, 14, 7, 15);
+  const b47lo = i16x8.shuffle(a45, a67, 0, 8, 1, 9, 2, 10, 3, 11);
+  const b47hi = i16x8.shuffle(a45, a67, 4, 12, 5, 13, 6, 14, 7, 15);
+  // whole rows, two per vector
+  const r01 = i32x4.shuffle(b03lo, b47lo, 0, 4, 1, 5);
+  const r23 = i32x4.shuffle(b03lo, b47lo, 2, 6, 3, 7);
+  const r45 = i32x4.shuffle(b03hi, b47hi, 0, 4, 1, 5);
+  const r67 = i32x4.shuffle(b03hi, b47hi, 2, 6, 3, 7);
   v128.store64_lane(out, r01, 0);
   v128.store64_lane(out + stride, r01, 1);
   v128.store64_lane(out + 2 * stride, r23, 0);
@@ -267,6 +380,19 @@ export function idct8x8Scalar(blk: usize, out: usize, stride: usize): void {
     store<u8>(op, clamp255(((tmp13 + tmp0 + rd) >> sh) + 128), 3);
     store<u8>(op, clamp255(((tmp13 - tmp0 + rd) >> sh) + 128), 4);
   }
+}
+
+/** fillDC for an 8x8 block. */
+@inline export function fillDC8(dc: i32, out: usize, stride: usize): void {
+  const vv = i8x16.splat(clamp255(((dc + 4) >> 3) + 128));
+  v128.store64_lane(out, vv, 0);
+  v128.store64_lane(out + stride, vv, 0);
+  v128.store64_lane(out + 2 * stride, vv, 0);
+  v128.store64_lane(out + 3 * stride, vv, 0);
+  v128.store64_lane(out + 4 * stride, vv, 0);
+  v128.store64_lane(out + 5 * stride, vv, 0);
+  v128.store64_lane(out + 6 * stride, vv, 0);
+  v128.store64_lane(out + 7 * stride, vv, 0);
 }
 
 /** A block whose only coefficient is DC (already dequantised): one value, size x size. */

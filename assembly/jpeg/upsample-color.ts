@@ -2,7 +2,9 @@
 // replication for other integral ratios; nearest sample for non-integral ones)
 // and colour conversion to RGBA / RGB: YCbCr -> RGB with libjpeg's 16-bit fixed
 // point constants (bit-exact with jdcolor.c), RGB copy, grey replication.
-// Rows are produced one output line at a time straight into the caller's buffer.
+// Rows are produced one output line at a time straight into the caller's buffer;
+// full-size 4:2:0 YCbCr to RGBA (the common WSI tile) takes h2v2YccRgba, which
+// upsamples and converts in one pass without row buffers.
 
 import {
   ncomp, hmax, vmax, cget, F_HE, F_VE, F_PLANE, F_STRIDE, F_CW, F_CH, F_ROW,
@@ -148,38 +150,94 @@ const HALF = 32768;
   return <u8>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+// YCbCr -> RGB in 16-bit lanes, bit-exact with jdcolor.c. The constants
+// split into a multiple of 65536 (exact after the shift) plus a rest:
+//   R = y + cr + ((26345 cr + 32768) >> 16)
+//   G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16)
+//   B = y + 2 cb + ((-14942 cb + 32768) >> 16)
+// (91881 = 65536 + 26345, -46802 = -65536 + 18734, 116130 = 131072 - 14942).
+// The R and B rests are one i16x8.q15mulr_sat_s each (pmulhrsw: (a b + 2^14)
+// >> 15): q15mulr(cr, 13172) == (26345 cr + 32768) >> 16 and q15mulr(cb,
+// -7471) == (-14942 cb + 32768) >> 16 for every cr, cb in -128..127 (checked
+// exhaustively; no saturation at these magnitudes). G's two products must be
+// summed before the rounding: i32x4.dot_i16x8_s (pmaddwd) on (cb, cr) pairs.
+const QR: i32 = 13172;
+const QB: i32 = -7471;
+// an i32 whose two i16 halves both hold the constant
+const QR2: i32 = (QR << 16) | (QR & 0xffff);
+const QB2: i32 = (QB << 16) | (QB & 0xffff);
+const EVEN2: i32 = (-2040 << 16) | (-2040 & 0xffff); // 8 - 128 * 16
+const ODD2: i32 = (-2041 << 16) | (-2041 & 0xffff); // 7 - 128 * 16
+const KG: i32 = (18734 << 16) | (-22554 & 0xffff);
+
+// The loop constants as memory (one load each; V8 builds a splat of an
+// immediate in three instructions, inside the loop).
+const CT: usize = memory.data<i32>([
+  QR2, QR2, QR2, QR2,
+  QB2, QB2, QB2, QB2,
+  KG, KG, KG, KG,
+  HALF, HALF, HALF, HALF,
+  EVEN2, EVEN2, EVEN2, EVEN2,
+  ODD2, ODD2, ODD2, ODD2,
+], 16);
+const C_QR = 0, C_QB = 16, C_KG = 32, C_HALF = 48, C_EVEN = 64, C_ODD = 80;
+
+@inline function hi16(a: v128, b: v128): v128 {
+  return i16x8.narrow_i32x4_s(i32x4.shr_s(a, 16), i32x4.shr_s(b, 16));
+}
+
+/**
+ * 16 pixels: y (16 u8), cb/cr as i16x8 minus 128 for pixels 0-7 (lo) and 8-15
+ * (hi); writes 64 bytes of RGBA at o.
+ */
+@inline function ycc16(y: v128, cbl: v128, cbh: v128, crl: v128, crh: v128, o: usize): void {
+  const qR = v128.load(CT, C_QR);
+  const qB = v128.load(CT, C_QB);
+  const kG = v128.load(CT, C_KG);
+  const half = v128.load(CT, C_HALF);
+  const yl = i16x8.extend_low_i8x16_u(y);
+  const yh = i16x8.extend_high_i8x16_u(y);
+  const gl = hi16(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbl, crl, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
+  const gh = hi16(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 0, 8, 1, 9, 2, 10, 3, 11), kG), half),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cbh, crh, 4, 12, 5, 13, 6, 14, 7, 15), kG), half));
+  const r = i8x16.narrow_i16x8_u(
+    i16x8.add(i16x8.add(yl, crl), i16x8.q15mulr_sat_s(crl, qR)),
+    i16x8.add(i16x8.add(yh, crh), i16x8.q15mulr_sat_s(crh, qR)));
+  const g = i8x16.narrow_i16x8_u(i16x8.add(i16x8.sub(yl, crl), gl), i16x8.add(i16x8.sub(yh, crh), gh));
+  const b = i8x16.narrow_i16x8_u(
+    i16x8.add(i16x8.add(yl, i16x8.add(cbl, cbl)), i16x8.q15mulr_sat_s(cbl, qB)),
+    i16x8.add(i16x8.add(yh, i16x8.add(cbh, cbh)), i16x8.q15mulr_sat_s(cbh, qB)));
+  rgba16(r, g, b, o);
+}
+
+/** Interleave 16 R, G, B bytes (+ alpha 255) into 64 bytes at o with unpacks only. */
+@inline function rgba16(r: v128, g: v128, b: v128, o: usize): void {
+  const a = i8x16.splat(-1);
+  const rgl = i8x16.shuffle(r, g, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const rgh = i8x16.shuffle(r, g, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const bal = i8x16.shuffle(b, a, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const bah = i8x16.shuffle(b, a, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  v128.store(o, i16x8.shuffle(rgl, bal, 0, 8, 1, 9, 2, 10, 3, 11));
+  v128.store(o, i16x8.shuffle(rgl, bal, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+  v128.store(o, i16x8.shuffle(rgh, bah, 0, 8, 1, 9, 2, 10, 3, 11), 32);
+  v128.store(o, i16x8.shuffle(rgh, bah, 4, 12, 5, 13, 6, 14, 7, 15), 48);
+}
+
 function yccRow(yp: usize, cbp: usize, crp: usize, out: usize, w: i32, channels: i32): void {
   let x = 0;
   if (channels == 4) {
-    // The same arithmetic in 16-bit lanes: the constants split into a multiple
-    // of 65536 (exact after the shift) plus a part that fits i16, so
-    // R = y + cr + ((26345 cr + 32768) >> 16), B = y + 2 cb + ((-14942 cb + 32768) >> 16),
-    // G = y - cr + ((-22554 cb + 18734 cr + 32768) >> 16): identical to jdcolor.c.
     const c128 = i16x8.splat(128);
-    const alpha = i16x8.splat(255);
-    const kR = i16x8.splat(26345);
-    const kB = i16x8.splat(-14942);
-    const kG = i32x4.splat((18734 << 16) | (-22554 & 0xffff));
-    const half = i32x4.splat(HALF);
-    for (; x + 8 <= w; x += 8) {
+    for (; x + 16 <= w; x += 16) {
       const px = <usize>x;
-      const y16 = v128.load8x8_u(yp + px);
-      const cb = i16x8.sub(v128.load8x8_u(cbp + px), c128);
-      const cr = i16x8.sub(v128.load8x8_u(crp + px), c128);
-      const rl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cr, kR), half), 16);
-      const rh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cr, kR), half), 16);
-      const bl = i32x4.shr_s(i32x4.add(i32x4.extmul_low_i16x8_s(cb, kB), half), 16);
-      const bh = i32x4.shr_s(i32x4.add(i32x4.extmul_high_i16x8_s(cb, kB), half), 16);
-      const gl = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 0, 8, 1, 9, 2, 10, 3, 11), kG), half), 16);
-      const gh = i32x4.shr_s(i32x4.add(i32x4.dot_i16x8_s(i16x8.shuffle(cb, cr, 4, 12, 5, 13, 6, 14, 7, 15), kG), half), 16);
-      const r16 = i16x8.add(i16x8.add(y16, cr), i16x8.narrow_i32x4_s(rl, rh));
-      const g16 = i16x8.add(i16x8.sub(y16, cr), i16x8.narrow_i32x4_s(gl, gh));
-      const b16 = i16x8.add(i16x8.add(y16, i16x8.add(cb, cb)), i16x8.narrow_i32x4_s(bl, bh));
-      const rg = i8x16.narrow_i16x8_u(r16, g16);
-      const ba = i8x16.narrow_i16x8_u(b16, alpha);
-      const o = out + (px << 2);
-      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
-      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+      const cb = v128.load(cbp + px);
+      const cr = v128.load(crp + px);
+      ycc16(v128.load(yp + px),
+        i16x8.sub(i16x8.extend_low_i8x16_u(cb), c128), i16x8.sub(i16x8.extend_high_i8x16_u(cb), c128),
+        i16x8.sub(i16x8.extend_low_i8x16_u(cr), c128), i16x8.sub(i16x8.extend_high_i8x16_u(cr), c128),
+        out + (px << 2));
     }
   }
   for (; x < w; x++) {
@@ -198,16 +256,10 @@ function yccRow(yp: usize, cbp: usize, crp: usize, out: usize, w: i32, channels:
 function rgbRow(rp: usize, gp: usize, bp: usize, out: usize, w: i32, channels: i32): void {
   let x = 0;
   if (channels == 4) {
-    const alpha = i8x16.splat(-1);
-    for (; x + 8 <= w; x += 8) {
+    for (; x + 16 <= w; x += 16) {
       const px = <usize>x;
-      const rg = i64x2.replace_lane(v128.load64_zero(rp + px), 1, load<u64>(gp + px));
-      const ba = i64x2.replace_lane(v128.load64_zero(bp + px), 1, <u64>-1);
-      const o = out + (px << 2);
-      v128.store(o, i8x16.shuffle(rg, ba, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27));
-      v128.store(o, i8x16.shuffle(rg, ba, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31), 16);
+      rgba16(v128.load(rp + px), v128.load(gp + px), v128.load(bp + px), out + (px << 2));
     }
-    void alpha;
   }
   for (; x < w; x++) {
     const px = <usize>x;
@@ -247,10 +299,107 @@ function greyRow(yp: usize, out: usize, w: i32, channels: i32): void {
 }
 
 /**
+ * 4:2:0 YCbCr to RGBA in one pass: h2v2 fancy upsampling (jdsample.c
+ * h2v2_fancy_upsample) of both chroma planes and the colour conversion, 16
+ * output pixels at a time, no intermediate rows. Column -1 and column cw of
+ * every chroma row are set to their neighbours first, which turns libjpeg's
+ * first / last column cases (thiscol * 4 + 8, thiscol * 4 + 7) into the
+ * general formula.
+ */
+function h2v2YccRgba(out: usize, outW: i32, outH: i32): void {
+  const yPlane = <usize>cget(0, F_PLANE);
+  const yStride = <usize>cget(0, F_STRIDE);
+  const cbPlane = <usize>cget(1, F_PLANE);
+  const crPlane = <usize>cget(2, F_PLANE);
+  const cStride = <usize>cget(1, F_STRIDE);
+  const cw = cget(1, F_CW);
+  const ch = cget(1, F_CH);
+  for (let r = 0; r < ch; r++) {
+    const o = <usize>r * cStride;
+    const cwp = <usize>cw;
+    store<u8>(cbPlane + o - 1, load<u8>(cbPlane + o));
+    store<u8>(cbPlane + o + cwp, load<u8>(cbPlane + o + cwp - 1));
+    store<u8>(crPlane + o - 1, load<u8>(crPlane + o));
+    store<u8>(crPlane + o + cwp, load<u8>(crPlane + o + cwp - 1));
+  }
+  const rowBytes = <usize>outW << 2;
+  const TAIL = TAILBUF;
+  let orow = out;
+  for (let y = 0; y < outH; y++) {
+    const iy = y >> 1;
+    let ny = (y & 1) ? iy + 1 : iy - 1;
+    if (ny < 0) ny = 0;
+    if (ny > ch - 1) ny = ch - 1;
+    let cbn = cbPlane + <usize>iy * cStride;
+    let cbf = cbPlane + <usize>ny * cStride;
+    let crn = crPlane + <usize>iy * cStride;
+    let crf = crPlane + <usize>ny * cStride;
+    let yp = yPlane + <usize>y * yStride;
+    // Column sums 3 * near + far, 8 chroma columns per step, carried from
+    // step to step: the left / right neighbours are the sums shifted by one
+    // lane (palignr) with the last lane of the previous step / the first of
+    // the next. Only lane 7 of the first "previous" (column -1) is used.
+    let cbPrev = colsum3(cbn - 8, cbf - 8);
+    let cbCur = colsum3(cbn, cbf);
+    let crPrev = colsum3(crn - 8, crf - 8);
+    let crCur = colsum3(crn, crf);
+    let o = orow;
+    for (let x = 0; x < outW; x += 16) {
+      cbn += 8; cbf += 8; crn += 8; crf += 8;
+      const cbNext = colsum3(cbn, cbf);
+      const crNext = colsum3(crn, crf);
+      // (3 * this + neighbour + 8 or 7) >> 4, minus 128: the bias folded in (-2040 = 8 - 128 * 16)
+      let t3 = i16x8.add(i16x8.shl(cbCur, 1), cbCur);
+      let even = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(cbPrev, cbCur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)), v128.load(CT, C_EVEN)), 4);
+      let odd = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(cbCur, cbNext, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)), v128.load(CT, C_ODD)), 4);
+      const cbl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+      const cbh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+      t3 = i16x8.add(i16x8.shl(crCur, 1), crCur);
+      even = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(crPrev, crCur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29)), v128.load(CT, C_EVEN)), 4);
+      odd = i16x8.shr_s(i16x8.add(i16x8.add(t3, i8x16.shuffle(crCur, crNext, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)), v128.load(CT, C_ODD)), 4);
+      const crl = i16x8.shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+      const crh = i16x8.shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+      if (x + 16 <= outW) {
+        ycc16(v128.load(yp), cbl, cbh, crl, crh, o);
+      } else {
+        // the last pixels of a row not a multiple of 16: via a scratch block
+        ycc16(v128.load(yp), cbl, cbh, crl, crh, TAIL);
+        memory.copy(o, TAIL, <usize>(outW - x) << 2);
+      }
+      cbPrev = cbCur; cbCur = cbNext;
+      crPrev = crCur; crCur = crNext;
+      yp += 16;
+      o += 64;
+    }
+    orow += rowBytes;
+  }
+}
+
+/** 3 * near + far for 8 columns (u8 in, i16x8 out). */
+@inline function colsum3(near: usize, far: usize): v128 {
+  const n = v128.load8x8_u(near);
+  return i16x8.add(i16x8.add(i16x8.shl(n, 1), n), v128.load8x8_u(far));
+}
+
+const TAILBUF: usize = memory.data(64, 16);
+
+/** True when writeOutput may take the fused 4:2:0 path (h2v2YccRgba). */
+function fusedH2v2(channels: i32, mode: i32, fancy: bool): bool {
+  if (!fancy || channels != 4 || mode != 1 || ncomp != 3 || hmax != 2 || vmax != 2) return false;
+  if (cget(0, F_HE) != 2 || cget(0, F_VE) != 2) return false;
+  for (let c = 1; c < 3; c++) if (cget(c, F_HE) != 1 || cget(c, F_VE) != 1 || cget(c, F_CW) <= 2) return false;
+  return cget(1, F_CW) == cget(2, F_CW) && cget(1, F_CH) == cget(2, F_CH) && cget(1, F_STRIDE) == cget(2, F_STRIDE);
+}
+
+/**
  * Write the output image: outW x outH pixels, `channels` (3 or 4) bytes each,
  * rows packed. mode: 0 = components are R,G,B; 1 = YCbCr; 2 = grey.
  */
 export function writeOutput(out: usize, outW: i32, outH: i32, channels: i32, mode: i32, fancy: bool): void {
+  if (fusedH2v2(channels, mode, fancy)) {
+    h2v2YccRgba(out, outW, outH);
+    return;
+  }
   const rowBytes = <usize>outW * <usize>channels;
   let o = out;
   for (let y = 0; y < outH; y++) {
