@@ -32,7 +32,7 @@
 //   npm run bench -- [--slide .bench-data/large.svs | URL] [--pyramid P.tif] [--delay-ms 20]
 //                    [--bandwidth 100mbit] [--clients 10] [--requests 250] [--views 120]
 //                    [--dwell-ms 150] [--seed 1] [--only paper,walk-stream,...] [--origin node|nginx]
-//                    [--server-args "--direct"] [--smoke]
+//                    [--server-args=--direct] [--smoke]
 // --only: row ids containing any of the comma-separated words (ids: paper-floor-remote,
 // paper-io-remote, paper-geotiff-remote, paper-iiif-remote, paper-floor-local,
 // paper-iiif-local, paper-iip-local, paper-openslide-local, walk-iiif-local,
