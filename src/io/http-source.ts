@@ -24,7 +24,11 @@ export interface HttpSourceOptions {
   allowCrossOriginRedirects?: boolean;
   /** Redirect hops per request (default 5). */
   maxRedirects?: number;
-  /** Retries of a failed request (5xx, reset, cut body, timeout). Default 3. */
+  /**
+   * Retries of a failed request within the deadline (default 5): 5xx, resets, cut
+   * bodies, timeouts, and answers that lie (a Content-Range other than asked, a
+   * short range, 200 with an unchanged validator, 416 inside the known size).
+   */
   retries?: number;
   /** Time limit of one attempt, headers and body (default 15 s). */
   timeoutMs?: number;
@@ -174,7 +178,7 @@ export class HttpSource implements ByteSource {
     this.allow = options.allow;
     this.opts = {
       maxRedirects: options.maxRedirects ?? 5,
-      retries: Math.max(0, options.retries ?? 3),
+      retries: Math.max(0, options.retries ?? 5),
       timeoutMs: options.timeoutMs ?? 15_000,
       deadlineMs: options.deadlineMs ?? 30_000,
       retryBaseMs: options.retryBaseMs ?? 100,
@@ -470,6 +474,10 @@ export class HttpSource implements ByteSource {
     if (status === 206) return this.on206(res, ranges);
     if (status === 200) return this.on200(res, wasMulti);
     await res.discard();
+    if (status === 416 && this.total !== undefined && ranges.every((r) => r.offset + r.length <= this.total!)) {
+      // every asked byte lies inside the file we know: a lying or confused answer
+      throw new Retryable(`416 for a range inside the file (${this.total} bytes)`);
+    }
     throw this.statusError(res, status);
   }
 
@@ -604,13 +612,13 @@ export class HttpSource implements ByteSource {
       const cl = res.header('content-length');
       if (cl !== undefined && Number(cl) > limit) {
         res.abort();
-        throw new ImageboxError('E_ORIGIN', `${this.where}: multipart body of ${cl} bytes for ${asked} bytes asked`);
+        throw new Retryable(`multipart body of ${cl} bytes for ${asked} bytes asked`);
       }
       const body = await this.readBody(res, limit, undefined);
       const parts = parseMultipart(body, boundary);
       for (const p of parts) {
         if (p.offset < lo || p.offset + p.data.length > hi) {
-          throw new ImageboxError('E_ORIGIN', `${this.where}: multipart part outside the asked ranges`);
+          throw new Retryable(`multipart part outside the asked ranges`);
         }
         this.learnTotal(p.total);
       }
@@ -620,7 +628,7 @@ export class HttpSource implements ByteSource {
     const cr = parseContentRange(res.header('content-range'));
     if (!cr) {
       res.abort();
-      throw new ImageboxError('E_ORIGIN', `${this.where}: 206 without a valid Content-Range`);
+      throw new Retryable(`206 without a valid Content-Range`);
     }
     this.learnTotal(cr.total);
     const len = cr.end - cr.start + 1;
@@ -638,12 +646,12 @@ export class HttpSource implements ByteSource {
           { offset: asked.offset, length: asked.length, size: cr.total },
         );
       }
-      throw new ImageboxError('E_ORIGIN', `${this.where}: asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`);
+      throw new Retryable(`asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`);
     }
     const cl = res.header('content-length');
     if (cl !== undefined && Number(cl) !== len) {
       res.abort();
-      throw new ImageboxError('E_ORIGIN', `${this.where}: Content-Length ${cl} disagrees with Content-Range`);
+      throw new Retryable(`Content-Length ${cl} disagrees with Content-Range`);
     }
     const data = await this.readBody(res, len, len);
     this.rangeOk = true;
@@ -657,11 +665,12 @@ export class HttpSource implements ByteSource {
       throw this.changed('validator differs');
     }
     if (this.rangeOk) {
-      // The origin does ranges; a 200 to our If-Range means "changed"... unless it
-      // only refused the multi-range form with the same validator.
+      // The origin does ranges and the validator did not change (a changed one is
+      // caught above): a multi-range form it refused, or a lying or confused answer
+      // (a cache, a proxy) that is asked again within the deadline.
       res.abort();
       if (wasMulti) return { kind: 'multi-refused' };
-      throw this.changed('200 answer to If-Range');
+      throw new Retryable('200 answer to a range request, validator unchanged');
     }
     // Range support unknown: the origin may ignore Range altogether.
     const max = this.opts.wholeFileMaxBytes;

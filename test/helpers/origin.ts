@@ -57,7 +57,19 @@ export interface Faults {
   shortParts?: boolean;
   /** Range requests asking for more than this many bytes in all get 500 (big array loads fail, small reads work). */
   failLongerThan?: number;
+  /**
+   * A share `rate` of range answers broken, each in one of `kinds` (default all),
+   * drawn from a seeded generator: resets mid-body, 503, hangs (no answer for
+   * hangMs, then the connection dropped), slow answers (correct, late), a wrong
+   * Content-Range (another range's bytes), a short range (self-consistent
+   * headers), 200 with the whole file, 416, multipart with a part missing or
+   * the parts reordered. `broken` counts what was done.
+   */
+  chaos?: { rate: number; seed?: number; kinds?: ChaosKind[]; hangMs?: number; broken?: Partial<Record<ChaosKind, number>> };
 }
+
+export const CHAOS_KINDS = ['reset', '503', 'hang', 'slow', 'wrongRange', 'short', '200', '416', 'partMissing', 'reordered'] as const;
+export type ChaosKind = (typeof CHAOS_KINDS)[number];
 
 /** Cross-origin access as docs/deployment.md asks of a direct-mode origin: preflight for Range/If-Range, the headers a reader needs exposed. */
 const CORS_HEADERS = {
@@ -236,7 +248,31 @@ export class Origin {
     pump();
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse, entry: LoggedRequest): void {
+  private chaosRng: { seed: number; state: number } | undefined;
+
+  /** The fault this range answer gets under `faults.chaos`, if any. */
+  private chaosKind(multi: boolean): ChaosKind | undefined {
+    const c = this.faults.chaos;
+    if (!c || c.rate <= 0) return undefined;
+    const seed = c.seed ?? 1;
+    if (!this.chaosRng || this.chaosRng.seed !== seed) this.chaosRng = { seed, state: seed >>> 0 || 1 };
+    const next = (): number => {
+      let x = this.chaosRng!.state;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      this.chaosRng!.state = x;
+      return x / 2 ** 32;
+    };
+    if (next() >= c.rate) return undefined;
+    const kinds = (c.kinds ?? CHAOS_KINDS).filter((k) => multi || (k !== 'partMissing' && k !== 'reordered'));
+    if (kinds.length === 0) return undefined;
+    return kinds[Math.floor(next() * kinds.length)];
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, entry: LoggedRequest, spared = false): void {
     const f = this.faults;
     const path = (req.url ?? '/').split('?')[0]!;
     if (this.cors && req.method === 'OPTIONS') {
@@ -294,6 +330,34 @@ export class Origin {
       return;
     }
     let ranges = parsed;
+    const chaos = spared ? undefined : this.chaosKind(ranges.length > 1);
+    if (chaos) {
+      f.chaos!.broken ??= {};
+      f.chaos!.broken[chaos] = (f.chaos!.broken[chaos] ?? 0) + 1;
+      if (chaos === '503') return this.send(res, entry, 503, { 'content-length': 0 });
+      if (chaos === '416') return this.send(res, entry, 416, { 'content-range': `bytes */${size}`, 'content-length': 0 });
+      if (chaos === '200') return this.send(res, entry, 200, { ...validators, 'content-type': file.type, 'content-length': size }, file.data);
+      if (chaos === 'hang') {
+        entry.status = 0;
+        setTimeout(() => res.socket?.destroy(), f.chaos!.hangMs ?? 2000).unref();
+        return;
+      }
+      if (chaos === 'slow') {
+        setTimeout(() => {
+          if (!res.destroyed) this.answer(req, res, entry, true);
+        }, 150).unref();
+        return;
+      }
+      if (chaos === 'wrongRange' || chaos === 'short') {
+        const { start, end } = ranges[0]!;
+        const s0 = chaos === 'wrongRange' ? Math.min(start + 7, size - 1) : start;
+        const e0 = chaos === 'wrongRange' ? Math.min(end + 7, size - 1) : Math.max(start, end - 10);
+        const body = file.data.subarray(s0, e0 + 1);
+        return this.send(res, entry, 206, { ...validators, 'content-type': 'application/octet-stream', 'content-range': `bytes ${s0}-${e0}/${size}`, 'content-length': body.length }, body);
+      }
+      if (chaos === 'partMissing') ranges = ranges.slice(0, -1);
+      if (chaos === 'reordered') ranges = [...ranges].reverse();
+    }
     if (f.failLongerThan !== undefined && ranges.reduce((n, r) => n + r.end - r.start + 1, 0) > f.failLongerThan) {
       this.send(res, entry, 500, { 'content-length': 0 });
       return;
@@ -309,6 +373,7 @@ export class Origin {
     }
     let cut: number | undefined;
     const cutNow = (len: number): number | undefined => {
+      if (chaos === 'reset') return Math.floor(len / 2);
       if (f.resetMidBody && f.resetMidBody > 0) {
         f.resetMidBody--;
         return Math.floor(len / 2);
