@@ -5,6 +5,7 @@
 import { ImageboxError, isImageboxError } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
 import type { HttpTransport, TransportResponse } from './http-transport.js';
+import { sharedBreakers, type CircuitBreaker, type CircuitBreakers } from './circuit-breaker.js';
 import {
   multipartBoundary,
   parseContentRange,
@@ -22,6 +23,11 @@ export interface HttpSourceOptions {
   allow?: (url: URL) => boolean;
   /** Follow a redirect to another origin (without the configured headers). Default false: E_FORBIDDEN. */
   allowCrossOriginRedirects?: boolean;
+  /**
+   * Circuit breakers by origin (default: the process-wide ones; false: none).
+   * A dead origin fails fast instead of tying up requests for its timeouts.
+   */
+  breakers?: CircuitBreakers | false;
   /** Redirect hops per request (default 5). */
   maxRedirects?: number;
   /**
@@ -56,6 +62,8 @@ class Retryable extends Error {
   constructor(
     readonly reason: string,
     readonly timeout = false,
+    /** A failure to get an answer at all (network, timeout, 5xx): counts for the circuit breaker; a lying answer does not. */
+    readonly transport = true,
   ) {
     super(reason);
   }
@@ -152,6 +160,7 @@ export class HttpSource implements ByteSource {
   private refusedAt = 0;
   /** The first read, while we do not know whether the origin honours Range: others wait for it. */
   private probe: Promise<unknown> | undefined;
+  private readonly breaker: CircuitBreaker | undefined;
 
   constructor(url: string | URL, options: HttpSourceOptions) {
     const u = new URL(url);
@@ -189,6 +198,7 @@ export class HttpSource implements ByteSource {
       rangeRefusalMs: options.rangeRefusalMs ?? 60_000,
     };
     this.partsCap = this.opts.maxRangesPerRequest;
+    this.breaker = options.breakers === false ? undefined : (options.breakers ?? sharedBreakers).for(u.origin);
     if (options.onChange) this.listeners.add(options.onChange);
   }
 
@@ -430,6 +440,13 @@ export class HttpSource implements ByteSource {
       if (signal?.aborted) throw aborted();
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
+      const gate = this.breaker?.gate() ?? { pass: true as const, probe: false };
+      if (!gate.pass) {
+        throw new ImageboxError('E_ORIGIN', `${this.where}: the origin is not answering (circuit open; asked again in ${Math.ceil(gate.retryInMs / 1000)} s)`, {
+          circuit: 'open',
+          attempts,
+        });
+      }
       const ac = new AbortController();
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -440,13 +457,22 @@ export class HttpSource implements ByteSource {
       signal?.addEventListener('abort', onAbort, { once: true });
       attempts++;
       try {
-        return await this.once(ranges, ac.signal);
+        const answer = await this.once(ranges, ac.signal);
+        this.breaker?.success();
+        return answer;
       } catch (e) {
-        if (signal?.aborted) throw aborted();
+        if (signal?.aborted) {
+          this.breaker?.release(gate.probe);
+          throw aborted();
+        }
         if (timedOut) last = new Retryable(`no answer within ${Math.min(timeoutMs, remaining)} ms`, true);
         else if (e instanceof Retryable) last = e;
-        else if (e instanceof ImageboxError) throw e;
-        else last = new Retryable(networkReason(e));
+        else if (e instanceof ImageboxError) {
+          this.breaker?.success(); // it answered (404, 403, a change...)
+          throw e;
+        } else last = new Retryable(networkReason(e));
+        if (last.transport) this.breaker?.failure(gate.probe);
+        else this.breaker?.success();
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -476,7 +502,7 @@ export class HttpSource implements ByteSource {
     await res.discard();
     if (status === 416 && this.total !== undefined && ranges.every((r) => r.offset + r.length <= this.total!)) {
       // every asked byte lies inside the file we know: a lying or confused answer
-      throw new Retryable(`416 for a range inside the file (${this.total} bytes)`);
+      throw new Retryable(`416 for a range inside the file (${this.total} bytes)`, false, false);
     }
     throw this.statusError(res, status);
   }
@@ -612,13 +638,13 @@ export class HttpSource implements ByteSource {
       const cl = res.header('content-length');
       if (cl !== undefined && Number(cl) > limit) {
         res.abort();
-        throw new Retryable(`multipart body of ${cl} bytes for ${asked} bytes asked`);
+        throw new Retryable(`multipart body of ${cl} bytes for ${asked} bytes asked`, false, false);
       }
       const body = await this.readBody(res, limit, undefined);
       const parts = parseMultipart(body, boundary);
       for (const p of parts) {
         if (p.offset < lo || p.offset + p.data.length > hi) {
-          throw new Retryable(`multipart part outside the asked ranges`);
+          throw new Retryable(`multipart part outside the asked ranges`, false, false);
         }
         this.learnTotal(p.total);
       }
@@ -628,7 +654,7 @@ export class HttpSource implements ByteSource {
     const cr = parseContentRange(res.header('content-range'));
     if (!cr) {
       res.abort();
-      throw new Retryable(`206 without a valid Content-Range`);
+      throw new Retryable(`206 without a valid Content-Range`, false, false);
     }
     this.learnTotal(cr.total);
     const len = cr.end - cr.start + 1;
@@ -646,12 +672,12 @@ export class HttpSource implements ByteSource {
           { offset: asked.offset, length: asked.length, size: cr.total },
         );
       }
-      throw new Retryable(`asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`);
+      throw new Retryable(`asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`, false, false);
     }
     const cl = res.header('content-length');
     if (cl !== undefined && Number(cl) !== len) {
       res.abort();
-      throw new Retryable(`Content-Length ${cl} disagrees with Content-Range`);
+      throw new Retryable(`Content-Length ${cl} disagrees with Content-Range`, false, false);
     }
     const data = await this.readBody(res, len, len);
     this.rangeOk = true;
@@ -670,7 +696,7 @@ export class HttpSource implements ByteSource {
       // (a cache, a proxy) that is asked again within the deadline.
       res.abort();
       if (wasMulti) return { kind: 'multi-refused' };
-      throw new Retryable('200 answer to a range request, validator unchanged');
+      throw new Retryable('200 answer to a range request, validator unchanged', false, false);
     }
     // Range support unknown: the origin may ignore Range altogether.
     const max = this.opts.wholeFileMaxBytes;

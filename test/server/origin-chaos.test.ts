@@ -67,3 +67,46 @@ describe('IIIF on a remote slide whose origin breaks a fifth of its answers', ()
     expect(ok.status).toBe(200);
   }, 90_000);
 });
+
+describe('a dead origin cannot tie up the server: circuit breaker per origin', () => {
+  it('after the origin stops answering, its tiles fail fast with 502 E_ORIGIN while another origin is served; a probe after the cool-down brings it back', async () => {
+    const dead = await new Origin().start();
+    dead.put('/s.svs', new Uint8Array(readFileSync(`${FIXTURES}/aperio-jpeg.svs`)));
+    const s = await start({
+      registry: { config: { slides: { d: { url: dead.url('/s.svs') }, r: { url: origin.url('/s.svs') } } } },
+      images: { neighbourPrefetch: false },
+    });
+    try {
+      origin.faults = {};
+      expect((await fetch(`${s.url}/iiif/3/d/info.json`)).status).toBe(200);
+      dead.faults = { status: 503 };
+      // tiles not read before: each needs the origin; the first ones spend their retries
+      const tile = (id: string, i: number): string => `${s.url}/iiif/3/${id}/${(i % 30) * 256},${Math.floor(i / 30) * 256 + 1024},256,256/256,/0/default.jpg`;
+      const first = await Promise.all([0, 1].map((i) => fetch(tile('d', i))));
+      for (const r of first) {
+        expect(r.status).toBe(502);
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe('E_ORIGIN');
+      }
+      const asked = dead.requests;
+      const t0 = performance.now();
+      const fast = await fetch(tile('d', 2));
+      const ms = performance.now() - t0;
+      expect(fast.status).toBe(502);
+      const body = (await fast.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('E_ORIGIN');
+      expect(body.error.message).toMatch(/circuit open/);
+      expect(ms).toBeLessThan(200); // no retries, no timeouts: the breaker answered
+      expect(dead.requests).toBe(asked);
+      // another origin is not affected
+      expect((await fetch(tile('r', 5))).status).toBe(200);
+      // the origin comes back: after the cool-down one probe goes through, and it serves again
+      dead.faults = {};
+      await new Promise((r) => setTimeout(r, 5200));
+      expect((await fetch(tile('d', 3))).status).toBe(200);
+      expect((await fetch(tile('d', 4))).status).toBe(200);
+    } finally {
+      await s.close();
+      await dead.stop();
+    }
+  }, 60_000);
+});
