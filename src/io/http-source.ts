@@ -6,6 +6,7 @@ import { ImageboxError, isImageboxError } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
 import type { HttpTransport, TransportResponse } from './http-transport.js';
 import { sharedBreakers, type CircuitBreaker, type CircuitBreakers } from './circuit-breaker.js';
+import type { RequestSigner } from './aws-sigv4.js';
 import {
   multipartBoundary,
   parseContentRange,
@@ -28,6 +29,11 @@ export interface HttpSourceOptions {
    * A dead origin fails fast instead of tying up requests for its timeouts.
    */
   breakers?: CircuitBreakers | false;
+  /**
+   * Signs each request to the source's own origin (AWS Signature V4 for a private
+   * bucket: sigV4Signer); never a request to another origin.
+   */
+  sign?: RequestSigner;
   /** Redirect hops per request (default 5). */
   maxRedirects?: number;
   /**
@@ -161,6 +167,7 @@ export class HttpSource implements ByteSource {
   /** The first read, while we do not know whether the origin honours Range: others wait for it. */
   private probe: Promise<unknown> | undefined;
   private readonly breaker: CircuitBreaker | undefined;
+  private readonly sign: RequestSigner | undefined;
 
   constructor(url: string | URL, options: HttpSourceOptions) {
     const u = new URL(url);
@@ -198,6 +205,7 @@ export class HttpSource implements ByteSource {
       rangeRefusalMs: options.rangeRefusalMs ?? 60_000,
     };
     this.partsCap = this.opts.maxRangesPerRequest;
+    this.sign = options.sign;
     this.breaker = options.breakers === false ? undefined : (options.breakers ?? sharedBreakers).for(u.origin);
     if (options.onChange) this.listeners.add(options.onChange);
   }
@@ -526,7 +534,8 @@ export class HttpSource implements ByteSource {
         throw new ImageboxError('E_FORBIDDEN', `${redactUrl(url)} is not an allowed source`);
       }
       const own = url.origin === this.url.origin;
-      const headers = own ? { ...this.headers, ...extra } : { ...extra };
+      let headers = own ? { ...this.headers, ...extra } : { ...extra };
+      if (own && this.sign) headers = await this.sign({ method: 'GET', url: url.href, headers });
       this.counters.requests++;
       const res = await this.transport.request({ method: 'GET', url: url.href, headers, signal });
       if (res.status === 0) {

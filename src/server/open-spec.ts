@@ -8,6 +8,7 @@ import { openByteSource } from '../io/open-source-node.js';
 import { openSlide } from '../node/open-slide.js';
 import type { Slide } from '../slide/slide.js';
 import { allowPredicate } from './allow.js';
+import { credentialsFromEnv, sigV4Signer } from '../io/aws-sigv4.js';
 import type { SourceSpec } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -25,7 +26,16 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
   const remote = /^https?:\/\//i.test(spec.location);
   const source = openByteSource(
     spec.location,
-    remote ? { http: { headers: spec.headers ?? {}, allow: allowPredicate(spec.allow ?? []) }, scheduler: { budget } } : {},
+    remote
+      ? {
+          http: {
+            headers: spec.headers ?? {},
+            allow: allowPredicate(spec.allow ?? []),
+            ...(spec.s3 ? { sign: sigV4Signer({ ...spec.s3, credentials: () => credentialsFromEnv(process.env) }) } : {}),
+          },
+          scheduler: { budget },
+        }
+      : {},
   );
   try {
     return await openSlide(source);

@@ -33,6 +33,8 @@ export interface SourceSpec {
   headers?: Record<string, string>;
   /** URL prefixes redirects may go to (http sources). */
   allow?: string[];
+  /** Sign every request with AWS Signature V4 (a private bucket); credentials from the environment where the slide is opened. */
+  s3?: S3Auth;
   /**
    * The validator of the bytes the main thread opened (files: size-mtime; HTTP:
    * ETag / Last-Modified). A worker whose own open sees other bytes fails the job
@@ -47,10 +49,18 @@ export interface SlideEntry {
   spec: SourceSpec;
 }
 
+/** A private S3 (or S3-compatible) bucket: requests signed with AWS Signature V4, credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. */
+export interface S3Auth {
+  region: string;
+  /** Default 's3'. */
+  service?: string;
+}
+
 export interface ConfigSlide {
   path?: string;
   url?: string;
   headers?: Record<string, string>;
+  s3?: S3Auth;
 }
 
 export interface RegistryConfig {
@@ -134,7 +144,8 @@ export class SlideRegistry {
         const u = new URL(s.url);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: only http(s) URLs`);
         // a configured URL is trusted; redirects may stay on its own origin
-        this.configured.set(id, { id, kind: 'config', spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList] } });
+        const s3 = s.s3 === undefined ? undefined : checkS3(id, s.s3);
+        this.configured.set(id, { id, kind: 'config', spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList], ...(s3 ? { s3 } : {}) } });
       } else if (s.path !== undefined) {
         const p = isAbsolute(s.path) ? s.path : resolve(options.configDir ?? process.cwd(), s.path);
         this.configured.set(id, { id, kind: 'config', spec: { location: p } });
@@ -298,4 +309,15 @@ export async function loadConfig(file: string): Promise<{ config: RegistryConfig
   }
   if (typeof config !== 'object' || config === null) throw new ImageboxError('E_BAD_REQUEST', `config ${file} is not a JSON object`);
   return { config, configDir: dirname(resolve(file)) };
+}
+
+function checkS3(id: string, a: unknown): S3Auth {
+  const o = a as Partial<S3Auth> | null;
+  if (!o || typeof o !== 'object' || typeof o.region !== 'string' || !/^[a-z0-9-]{1,32}$/.test(o.region)) {
+    throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: s3 needs a region like "us-east-1"`);
+  }
+  if (o.service !== undefined && (typeof o.service !== 'string' || !/^[a-z0-9-]{1,32}$/.test(o.service))) {
+    throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: bad s3 service`);
+  }
+  return { region: o.region, ...(o.service ? { service: o.service } : {}) };
 }
