@@ -6,7 +6,7 @@ import { ImageboxError, isImageboxError } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
 import type { HttpTransport, TransportResponse } from './http-transport.js';
 import { sharedBreakers, type CircuitBreaker, type CircuitBreakers } from './circuit-breaker.js';
-import type { RequestSigner } from './aws-sigv4.js';
+import type { RefreshableSigner } from './oauth2.js';
 import {
   multipartBoundary,
   parseContentRange,
@@ -33,7 +33,7 @@ export interface HttpSourceOptions {
    * Signs each request to the source's own origin (AWS Signature V4 for a private
    * bucket: sigV4Signer); never a request to another origin.
    */
-  sign?: RequestSigner;
+  sign?: RefreshableSigner;
   /** Redirect hops per request (default 5). */
   maxRedirects?: number;
   /**
@@ -167,7 +167,7 @@ export class HttpSource implements ByteSource {
   /** The first read, while we do not know whether the origin honours Range: others wait for it. */
   private probe: Promise<unknown> | undefined;
   private readonly breaker: CircuitBreaker | undefined;
-  private readonly sign: RequestSigner | undefined;
+  private readonly sign: RefreshableSigner | undefined;
 
   constructor(url: string | URL, options: HttpSourceOptions) {
     const u = new URL(url);
@@ -444,6 +444,7 @@ export class HttpSource implements ByteSource {
     const deadline = Date.now() + deadlineMs;
     let last: Retryable | undefined;
     let attempts = 0;
+    const auth = { retried: false };
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (signal?.aborted) throw aborted();
       const remaining = deadline - Date.now();
@@ -465,7 +466,7 @@ export class HttpSource implements ByteSource {
       signal?.addEventListener('abort', onAbort, { once: true });
       attempts++;
       try {
-        const answer = await this.once(ranges, ac.signal);
+        const answer = await this.once(ranges, ac.signal, auth);
         this.breaker?.success();
         return answer;
       } catch (e) {
@@ -498,7 +499,7 @@ export class HttpSource implements ByteSource {
   }
 
   /** One attempt: send (following allowed redirects), check the answer, read the body. */
-  private async once(ranges: ByteRange[], signal: AbortSignal): Promise<Answer> {
+  private async once(ranges: ByteRange[], signal: AbortSignal, auth: { retried: boolean }): Promise<Answer> {
     const wasMulti = ranges.length > 1;
     const extra: Record<string, string> = { range: rangeHeader(ranges), 'accept-encoding': 'identity' };
     const ifRange = this.tag?.etag ?? this.tag?.lastModified;
@@ -508,6 +509,12 @@ export class HttpSource implements ByteSource {
     if (status === 206) return this.on206(res, ranges);
     if (status === 200) return this.on200(res, wasMulti);
     await res.discard();
+    if (status === 401 && this.sign?.invalidate && !auth.retried) {
+      // the credential was refused (a token revoked or expired early): once more with a fresh one
+      auth.retried = true;
+      this.sign.invalidate();
+      throw new Retryable('401: credential refused, asked again with a fresh one', false, false);
+    }
     if (status === 416 && this.total !== undefined && ranges.every((r) => r.offset + r.length <= this.total!)) {
       // every asked byte lies inside the file we know: a lying or confused answer
       throw new Retryable(`416 for a range inside the file (${this.total} bytes)`, false, false);

@@ -15,6 +15,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ImageboxError, isImageboxError } from '../errors.js';
 import { expandEnv } from '../node/env.js';
+import type { OAuth2ClientCredentials } from '../io/oauth2.js';
 import type { Slide } from '../slide/slide.js';
 import { parsePrefix, urlAllowed, type Prefix } from './allow.js';
 import { checkIdentifier } from './iiif/identifier.js';
@@ -35,6 +36,8 @@ export interface SourceSpec {
   allow?: string[];
   /** Sign every request with AWS Signature V4 (a private bucket); credentials from the environment where the slide is opened. */
   s3?: S3Auth;
+  /** Bearer tokens from an OAuth 2.0 token endpoint (client credentials), values already resolved from the environment. */
+  oauth2?: OAuth2ClientCredentials;
   /**
    * The validator of the bytes the main thread opened (files: size-mtime; HTTP:
    * ETag / Last-Modified). A worker whose own open sees other bytes fails the job
@@ -61,6 +64,8 @@ export interface ConfigSlide {
   url?: string;
   headers?: Record<string, string>;
   s3?: S3Auth;
+  /** { tokenUrl, clientId, clientSecret, scope? }; values may name environment variables as ${VAR}. */
+  oauth2?: Record<string, string>;
 }
 
 export interface RegistryConfig {
@@ -145,7 +150,13 @@ export class SlideRegistry {
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: only http(s) URLs`);
         // a configured URL is trusted; redirects may stay on its own origin
         const s3 = s.s3 === undefined ? undefined : checkS3(id, s.s3);
-        this.configured.set(id, { id, kind: 'config', spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList], ...(s3 ? { s3 } : {}) } });
+        const oauth2 = s.oauth2 === undefined ? undefined : checkOAuth2(id, s.oauth2, env);
+        if (s3 && oauth2) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: s3 and oauth2 cannot both sign its requests`);
+        this.configured.set(id, {
+          id,
+          kind: 'config',
+          spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList], ...(s3 ? { s3 } : {}), ...(oauth2 ? { oauth2 } : {}) },
+        });
       } else if (s.path !== undefined) {
         const p = isAbsolute(s.path) ? s.path : resolve(options.configDir ?? process.cwd(), s.path);
         this.configured.set(id, { id, kind: 'config', spec: { location: p } });
@@ -320,4 +331,21 @@ function checkS3(id: string, a: unknown): S3Auth {
     throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: bad s3 service`);
   }
   return { region: o.region, ...(o.service ? { service: o.service } : {}) };
+}
+
+function checkOAuth2(id: string, a: unknown, env: Record<string, string | undefined>): OAuth2ClientCredentials {
+  const o = a as Record<string, unknown> | null;
+  const str = (k: string): string | undefined => (typeof o?.[k] === 'string' ? expandEnv(o[k] as string, env) : undefined);
+  const tokenUrl = str('tokenUrl');
+  const clientId = str('clientId');
+  const clientSecret = str('clientSecret');
+  if (!tokenUrl || !clientId || !clientSecret) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: oauth2 needs tokenUrl, clientId and clientSecret`);
+  let u: URL;
+  try {
+    u = new URL(tokenUrl);
+  } catch {
+    throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: oauth2 tokenUrl is not a URL`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: oauth2 tokenUrl must be http(s)`);
+  return { tokenUrl: u.href, clientId, clientSecret, scope: str('scope') };
 }

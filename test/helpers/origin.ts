@@ -148,6 +148,9 @@ export class Origin {
   /** Answer cross-origin requests (CORS) as a direct-mode origin must. */
   cors = false;
 
+  /** When set: requests whose Authorization it refuses get 401. */
+  auth: ((authorization: string | undefined) => boolean) | undefined;
+
   put(path: string, data: Uint8Array, type = 'application/octet-stream'): void {
     version++;
     this.files.set(path, {
@@ -296,6 +299,10 @@ export class Origin {
       f.fail500--;
       const msg = new TextEncoder().encode('boom');
       this.send(res, entry, 500, { 'content-length': msg.length }, msg);
+      return;
+    }
+    if (this.auth && !this.auth(req.headers.authorization)) {
+      this.send(res, entry, 401, { 'www-authenticate': 'Bearer', 'content-length': 0 });
       return;
     }
     const file = this.files.get(path);
