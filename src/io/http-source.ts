@@ -34,6 +34,11 @@ export interface HttpSourceOptions {
    * bucket: sigV4Signer); never a request to another origin.
    */
   sign?: RefreshableSigner;
+  /**
+   * A pre-signed URL's successor (run when the origin refuses the URL with 403):
+   * the new URL must have the same origin and path, only its query may differ.
+   */
+  refreshUrl?: () => Promise<string>;
   /** Redirect hops per request (default 5). */
   maxRedirects?: number;
   /**
@@ -131,7 +136,8 @@ function merged(ranges: readonly ByteRange[]): ByteRange[] {
 
 export class HttpSource implements ByteSource {
   readonly id: string;
-  readonly url: URL;
+  /** The URL read (a pre-signed URL is replaced by its refresh; its origin and path never change). */
+  url: URL;
   private readonly where: string;
   private readonly transport: HttpTransport;
   private readonly headers: Record<string, string>;
@@ -168,6 +174,7 @@ export class HttpSource implements ByteSource {
   private probe: Promise<unknown> | undefined;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly sign: RefreshableSigner | undefined;
+  private readonly refreshUrl: (() => Promise<string>) | undefined;
 
   constructor(url: string | URL, options: HttpSourceOptions) {
     const u = new URL(url);
@@ -206,6 +213,7 @@ export class HttpSource implements ByteSource {
     };
     this.partsCap = this.opts.maxRangesPerRequest;
     this.sign = options.sign;
+    this.refreshUrl = options.refreshUrl;
     this.breaker = options.breakers === false ? undefined : (options.breakers ?? sharedBreakers).for(u.origin);
     if (options.onChange) this.listeners.add(options.onChange);
   }
@@ -444,7 +452,7 @@ export class HttpSource implements ByteSource {
     const deadline = Date.now() + deadlineMs;
     let last: Retryable | undefined;
     let attempts = 0;
-    const auth = { retried: false };
+    const auth = { retried: false, refreshed: false };
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (signal?.aborted) throw aborted();
       const remaining = deadline - Date.now();
@@ -499,7 +507,7 @@ export class HttpSource implements ByteSource {
   }
 
   /** One attempt: send (following allowed redirects), check the answer, read the body. */
-  private async once(ranges: ByteRange[], signal: AbortSignal, auth: { retried: boolean }): Promise<Answer> {
+  private async once(ranges: ByteRange[], signal: AbortSignal, auth: { retried: boolean; refreshed: boolean }): Promise<Answer> {
     const wasMulti = ranges.length > 1;
     const extra: Record<string, string> = { range: rangeHeader(ranges), 'accept-encoding': 'identity' };
     const ifRange = this.tag?.etag ?? this.tag?.lastModified;
@@ -508,6 +516,15 @@ export class HttpSource implements ByteSource {
     const status = res.status;
     if (status === 206) return this.on206(res, ranges);
     if (status === 200) return this.on200(res, wasMulti);
+    if (status === 403) {
+      const expired = await this.expiredAnswer(res);
+      if (this.refreshUrl && !auth.refreshed) {
+        auth.refreshed = true;
+        await this.replaceUrl();
+        throw new Retryable('403: the pre-signed URL was refused, asked again with a fresh one', false, false);
+      }
+      throw new ImageboxError('E_FORBIDDEN', expired ? `${this.where}: the pre-signed URL has expired (403)` : `${this.where}: access denied (403)`, expired ? { expired: true } : undefined);
+    }
     await res.discard();
     if (status === 401 && this.sign?.invalidate && !auth.retried) {
       // the credential was refused (a token revoked or expired early): once more with a fresh one
@@ -520,6 +537,32 @@ export class HttpSource implements ByteSource {
       throw new Retryable(`416 for a range inside the file (${this.total} bytes)`, false, false);
     }
     throw this.statusError(res, status);
+  }
+
+  /** Whether a 403's (small) body says the URL expired (S3: "Request has expired", GCS: ExpiredToken). */
+  private async expiredAnswer(res: TransportResponse): Promise<boolean> {
+    try {
+      const body = new TextDecoder().decode(await this.readBody(res, 8192, undefined));
+      return /expired/i.test(body);
+    } catch {
+      res.abort();
+      return false;
+    }
+  }
+
+  /** Ask the configured refresher for the URL's successor: same origin and path, another query. */
+  private async replaceUrl(): Promise<void> {
+    let next: URL;
+    try {
+      next = new URL((await this.refreshUrl!()).trim());
+    } catch (e) {
+      if (e instanceof ImageboxError) throw e;
+      throw new ImageboxError('E_FORBIDDEN', `${this.where}: the pre-signed URL was refused and its refresh gave no URL`);
+    }
+    if (next.origin !== this.url.origin || next.pathname !== this.url.pathname || next.username || next.password) {
+      throw new ImageboxError('E_FORBIDDEN', `${this.where}: the refreshed URL is not the same object (origin and path must stay)`);
+    }
+    this.url = next;
   }
 
   private statusError(res: TransportResponse, status: number): Error {

@@ -10,6 +10,7 @@ import type { Slide } from '../slide/slide.js';
 import { allowPredicate } from './allow.js';
 import { credentialsFromEnv, sigV4Signer } from '../io/aws-sigv4.js';
 import { oauth2Signer } from '../io/oauth2.js';
+import { urlRefresher } from './url-refresher.js';
 import type { SourceSpec } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -34,6 +35,7 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
             allow: allowPredicate(spec.allow ?? []),
             ...(spec.s3 ? { sign: sigV4Signer({ ...spec.s3, credentials: () => credentialsFromEnv(process.env) }) } : {}),
             ...(spec.oauth2 ? { sign: oauth2Signer(spec.oauth2) } : {}),
+            ...(spec.refresh ? { refreshUrl: urlRefresher(spec.refresh) } : {}),
           },
           scheduler: { budget },
         }

@@ -16,6 +16,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ImageboxError, isImageboxError } from '../errors.js';
 import { expandEnv } from '../node/env.js';
 import type { OAuth2ClientCredentials } from '../io/oauth2.js';
+import type { UrlRefresh } from './url-refresher.js';
 import type { Slide } from '../slide/slide.js';
 import { parsePrefix, urlAllowed, type Prefix } from './allow.js';
 import { checkIdentifier } from './iiif/identifier.js';
@@ -38,6 +39,8 @@ export interface SourceSpec {
   s3?: S3Auth;
   /** Bearer tokens from an OAuth 2.0 token endpoint (client credentials), values already resolved from the environment. */
   oauth2?: OAuth2ClientCredentials;
+  /** A pre-signed URL's refresher (a command or a URL), run when the origin refuses the URL. */
+  refresh?: UrlRefresh;
   /**
    * The validator of the bytes the main thread opened (files: size-mtime; HTTP:
    * ETag / Last-Modified). A worker whose own open sees other bytes fails the job
@@ -66,6 +69,8 @@ export interface ConfigSlide {
   s3?: S3Auth;
   /** { tokenUrl, clientId, clientSecret, scope? }; values may name environment variables as ${VAR}. */
   oauth2?: Record<string, string>;
+  /** { command } or { url }: how to get a fresh pre-signed URL when this one expires. */
+  refresh?: UrlRefresh;
 }
 
 export interface RegistryConfig {
@@ -152,10 +157,11 @@ export class SlideRegistry {
         const s3 = s.s3 === undefined ? undefined : checkS3(id, s.s3);
         const oauth2 = s.oauth2 === undefined ? undefined : checkOAuth2(id, s.oauth2, env);
         if (s3 && oauth2) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: s3 and oauth2 cannot both sign its requests`);
+        const refresh = s.refresh === undefined ? undefined : checkRefresh(id, s.refresh);
         this.configured.set(id, {
           id,
           kind: 'config',
-          spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList], ...(s3 ? { s3 } : {}), ...(oauth2 ? { oauth2 } : {}) },
+          spec: { location: u.href, headers, allow: [u.origin + '/', ...this.allowList], ...(s3 ? { s3 } : {}), ...(oauth2 ? { oauth2 } : {}), ...(refresh ? { refresh } : {}) },
         });
       } else if (s.path !== undefined) {
         const p = isAbsolute(s.path) ? s.path : resolve(options.configDir ?? process.cwd(), s.path);
@@ -348,4 +354,13 @@ function checkOAuth2(id: string, a: unknown, env: Record<string, string | undefi
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: oauth2 tokenUrl must be http(s)`);
   return { tokenUrl: u.href, clientId, clientSecret, scope: str('scope') };
+}
+
+function checkRefresh(id: string, a: unknown): UrlRefresh {
+  const o = a as UrlRefresh | null;
+  const command = typeof o?.command === 'string' && o.command.trim() !== '' ? o.command : undefined;
+  const url = typeof o?.url === 'string' ? o.url : undefined;
+  if ((command === undefined) === (url === undefined)) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: refresh needs a command or a url (one of them)`);
+  if (url !== undefined && !/^https?:\/\//i.test(url)) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: refresh url must be http(s)`);
+  return command !== undefined ? { command } : { url: url! };
 }

@@ -151,6 +151,9 @@ export class Origin {
   /** When set: requests whose Authorization it refuses get 401. */
   auth: ((authorization: string | undefined) => boolean) | undefined;
 
+  /** When set: requests whose query it refuses get S3's 403 "Request has expired" (a pre-signed URL). */
+  presigned: ((query: string) => boolean) | undefined;
+
   put(path: string, data: Uint8Array, type = 'application/octet-stream'): void {
     version++;
     this.files.set(path, {
@@ -299,6 +302,11 @@ export class Origin {
       f.fail500--;
       const msg = new TextEncoder().encode('boom');
       this.send(res, entry, 500, { 'content-length': msg.length }, msg);
+      return;
+    }
+    if (this.presigned && !this.presigned((req.url ?? '').split('?')[1] ?? '')) {
+      const xml = new TextEncoder().encode('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+      this.send(res, entry, 403, { 'content-type': 'application/xml', 'content-length': xml.length }, xml);
       return;
     }
     if (this.auth && !this.auth(req.headers.authorization)) {
