@@ -115,4 +115,22 @@ describe('OAuth 2.0 client credentials', () => {
       await s.close();
     }
   });
+
+  it('a redirect to another host: refused, and that host never sees the token or the secret', async () => {
+    const other = await new Origin().start();
+    other.put('/p/s.svs', new Uint8Array(readFileSync(`${FIXTURES}/aperio-jpeg.svs`)));
+    const s = await serve(CLIENT.secret, 'slides:redirect');
+    try {
+      expect((await fetch(`${s.url}/iiif/3/p/info.json`)).status).toBe(200);
+      origin.faults = { redirects: { '/p/s.svs': other.url('/p/s.svs') } };
+      const r = await fetch(`${s.url}/iiif/3/p/3072,3072,256,256/256,/0/default.jpg`);
+      expect([403, 502]).toContain(r.status);
+      expect(other.requests).toBe(0);
+    } finally {
+      origin.faults = {};
+      await s.close();
+      await other.stop();
+    }
+  });
 });
+
