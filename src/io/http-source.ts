@@ -7,6 +7,7 @@ import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-
 import type { HttpTransport, TransportResponse } from './http-transport.js';
 import { sharedBreakers, type CircuitBreaker, type CircuitBreakers } from './circuit-breaker.js';
 import type { RefreshableSigner } from './oauth2.js';
+import { isPrivateAddressError } from './private-address.js';
 import {
   multipartBoundary,
   parseContentRange,
@@ -487,6 +488,9 @@ export class HttpSource implements ByteSource {
         else if (e instanceof ImageboxError) {
           this.breaker?.success(); // it answered (404, 403, a change...)
           throw e;
+        } else if (isPrivateAddressError(e)) {
+          this.breaker?.success();
+          throw new ImageboxError('E_FORBIDDEN', `${this.where}: its host is not a public address (ad-hoc slides may not reach private networks)`);
         } else last = new Retryable(networkReason(e));
         if (last.transport) this.breaker?.failure(gate.probe);
         else this.breaker?.success();

@@ -18,9 +18,12 @@ export interface OpenSourceOptions {
   file?: FileSourceOptions;
   /** Scheduler options, or false for the bare source. */
   scheduler?: RangeSchedulerOptions | false;
+  /** Connect only to public addresses (an ad-hoc slide URL): the shared public-only transport. */
+  publicOnly?: boolean;
 }
 
 let shared: UndiciTransport | undefined;
+let sharedPublic: UndiciTransport | undefined;
 
 /**
  * The process-wide undici transport (one keep-alive pool per origin), with
@@ -28,9 +31,19 @@ let shared: UndiciTransport | undefined;
  * --origin-connections`; pixel workers inherit it).
  */
 export function sharedUndiciTransport(): UndiciTransport {
-  const env = process.env['IMAGEBOX_ORIGIN_CONNECTIONS'];
-  shared ??= new UndiciTransport(env !== undefined && /^[1-9]\d{0,3}$/.test(env) ? { connections: Number(env) } : {});
+  shared ??= new UndiciTransport(connectionsFromEnv());
   return shared;
+}
+
+/** The same for ad-hoc slide URLs: connections to public addresses only (address-guard.ts). */
+export function sharedPublicOnlyTransport(): UndiciTransport {
+  sharedPublic ??= new UndiciTransport({ ...connectionsFromEnv(), publicOnly: true });
+  return sharedPublic;
+}
+
+function connectionsFromEnv(): { connections?: number } {
+  const env = process.env['IMAGEBOX_ORIGIN_CONNECTIONS'];
+  return env !== undefined && /^[1-9]\d{0,3}$/.test(env) ? { connections: Number(env) } : {};
 }
 
 /** File options, with IMAGEBOX_SYNC_READ_MAX_BYTES (0 = always async: network filesystems) as the default. */
@@ -44,7 +57,9 @@ export function openByteSource(pathOrUrl: string | URL, options: OpenSourceOptio
   const raw = typeof pathOrUrl === 'string' ? pathOrUrl : pathOrUrl.href;
   let source: ByteSource;
   if (/^https?:\/\//i.test(raw)) {
-    const transport = options.http?.transport ?? (options.undici ? new UndiciTransport(options.undici) : sharedUndiciTransport());
+    const transport =
+      options.http?.transport ??
+      (options.undici ? new UndiciTransport({ ...options.undici, publicOnly: options.publicOnly }) : options.publicOnly ? sharedPublicOnlyTransport() : sharedUndiciTransport());
     source = new HttpSource(raw, { ...options.http, transport });
   } else if (/^file:/i.test(raw)) {
     source = new FileSource(fileURLToPath(raw), fileOptions(options));

@@ -1,6 +1,7 @@
 // Node only: HttpTransport over undici, one keep-alive Pool per origin with a
 // bounded number of connections. Redirects are never followed here.
 import { Pool } from 'undici';
+import { isNonPublicLiteral, publicOnlyLookup, PRIVATE_ADDRESS } from './address-guard.js';
 import type { HttpTransport, TransportRequest, TransportResponse } from './http-transport.js';
 
 export interface UndiciTransportOptions {
@@ -22,6 +23,8 @@ export interface UndiciTransportOptions {
   keepAliveTimeoutMs?: number;
   /** TCP connect timeout (default 10 s). */
   connectTimeoutMs?: number;
+  /** Connect only to public addresses (names are checked on the addresses they resolve to): ad-hoc slide URLs. */
+  publicOnly?: boolean;
 }
 
 const DRAIN_LIMIT = 64 * 1024;
@@ -43,6 +46,7 @@ export class UndiciTransport implements HttpTransport {
         pipelining: this.options.pipelining ?? 1,
         keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
         connectTimeout: this.options.connectTimeoutMs ?? 10_000,
+        ...(this.options.publicOnly ? { connect: { lookup: publicOnlyLookup as never } } : {}),
         // HttpSource enforces its own per-attempt timeout through the signal.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -54,6 +58,9 @@ export class UndiciTransport implements HttpTransport {
 
   async request(req: TransportRequest): Promise<TransportResponse> {
     const url = new URL(req.url);
+    if (this.options.publicOnly && isNonPublicLiteral(url.hostname)) {
+      throw Object.assign(new Error(`${url.hostname} is not a public address`), { code: PRIVATE_ADDRESS });
+    }
     const res = await this.pool(url.origin).request({
       method: req.method,
       path: url.pathname + url.search,

@@ -38,6 +38,7 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
             ...(spec.refresh ? { refreshUrl: urlRefresher(spec.refresh) } : {}),
           },
           scheduler: { budget },
+          publicOnly: spec.publicOnly === true,
         }
       : {},
   );

@@ -17,6 +17,7 @@ import { ImageboxError, isImageboxError } from '../errors.js';
 import { expandEnv } from '../node/env.js';
 import type { OAuth2ClientCredentials } from '../io/oauth2.js';
 import type { UrlRefresh } from './url-refresher.js';
+import { isNonPublicLiteral } from '../io/address-guard.js';
 import type { Slide } from '../slide/slide.js';
 import { parsePrefix, urlAllowed, type Prefix } from './allow.js';
 import { checkIdentifier } from './iiif/identifier.js';
@@ -39,6 +40,8 @@ export interface SourceSpec {
   s3?: S3Auth;
   /** Bearer tokens from an OAuth 2.0 token endpoint (client credentials), values already resolved from the environment. */
   oauth2?: OAuth2ClientCredentials;
+  /** Connect only to public addresses (ad-hoc remote ids, unless their host is an allowed IP literal). */
+  publicOnly?: boolean;
   /** A pre-signed URL's refresher (a command or a URL), run when the origin refuses the URL. */
   refresh?: UrlRefresh;
   /**
@@ -232,7 +235,10 @@ export class SlideRegistry {
     const url = decodeRemoteId(id);
     if (url) {
       if (!urlAllowed(url, this.prefixes)) throw new ImageboxError('E_FORBIDDEN', 'this URL is not under an allowed prefix');
-      return { id, kind: 'remote', spec: { location: url.href, allow: this.allowList } };
+      // a name (any name, localhost too) may only lead to public addresses; a private
+      // one is reachable only as the IP literal an --allow prefix names itself
+      const publicOnly = !isNonPublicLiteral(url.hostname);
+      return { id, kind: 'remote', spec: { location: url.href, allow: this.allowList, ...(publicOnly ? { publicOnly } : {}) } };
     }
     throw new ImageboxError('E_NOT_FOUND', `no slide "${id}"`);
   }
