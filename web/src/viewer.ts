@@ -181,8 +181,11 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     },
     zoomBy(factor: number, sx: number, sy: number, animate: boolean): void {
       if (!base.info) return;
-      const z = clampView(base.levels, { ...view, zoom: view.zoom * factor }, vp).zoom; // the zoom limits first
-      const next = clampView(base.levels, zoomAround(view, vp, z / view.zoom, sx, sy), vp);
+      // a key pressed while an animation runs goes on from where that one is going
+      // (+ then an arrow lands exactly on zoom x2 and the step, however fast)
+      const from = animate && anim ? anim.to : view;
+      const z = clampView(base.levels, { ...from, zoom: from.zoom * factor }, vp).zoom; // the zoom limits first
+      const next = clampView(base.levels, zoomAround(from, vp, z / from.zoom, sx, sy), vp);
       velocity = undefined;
       if (animate) {
         anim = { from: view, to: next, t0: performance.now(), ms: 200 };
@@ -212,7 +215,8 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       else void element.requestFullscreen?.();
     },
     step(fx: number, fy: number): void {
-      anim = { from: view, to: clampView(base.levels, { ...view, cx: view.cx + (fx * vp.width) / view.zoom, cy: view.cy + (fy * vp.height) / view.zoom }, vp), t0: performance.now(), ms: 150 };
+      const b = anim ? anim.to : view; // from where a running animation is going
+      anim = { from: view, to: clampView(base.levels, { ...b, cx: b.cx + (fx * vp.width) / b.zoom, cy: b.cy + (fy * vp.height) / b.zoom }, vp), t0: performance.now(), ms: 150 };
       requestFrame();
     },
   };
