@@ -4,12 +4,13 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type RegistryOptions } from '../server/registry.js';
 import { startServer } from '../server/serve.js';
+import { normaliseOrigin } from '../server/cors.js';
 import { integerArg, parseCommandLine, UsageError } from './args.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
-                     [--origin-connections 64]
+                     [--origin-connections 64] [--cors-origin URL ...]
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -30,6 +31,8 @@ export interface ServeArgs {
   iiifPrefetch: boolean;
   /** Keep-alive connections per remote origin (undefined: the transport's default, 64). */
   originConnections: number | undefined;
+  /** Web origins allowed to read answers (CORS); empty: any. */
+  corsOrigins: string[];
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -49,6 +52,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'reuse-port': { type: 'boolean' },
       'no-iiif-prefetch': { type: 'boolean' },
       'origin-connections': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
     },
     SERVE_USAGE,
   );
@@ -67,8 +71,10 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     direct: v['direct'] === true,
     reusePort: v['reuse-port'] === true,
     iiifPrefetch: v['no-iiif-prefetch'] !== true,
+    corsOrigins: (v['cors-origin'] as string[] | undefined) ?? [],
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
   };
+  for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
   if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
   return a;
 }
@@ -109,6 +115,7 @@ export async function runServe(argv: string[]): Promise<number> {
     osdDir: existsSync(osd) ? osd : undefined,
     pixels: { size: a.workers },
     images: { cacheBytes: a.cacheMb * 1024 * 1024, neighbourPrefetch: a.iiifPrefetch },
+    corsOrigins: a.corsOrigins,
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
     });
   } catch (e) {

@@ -1,6 +1,7 @@
 // The server as one plain function: HttpRequest -> HttpResponse. Routing,
 // metrics and the error contract live here; transports (uWS, fetch) only
 // convert requests and responses.
+import { applyCorsList, normaliseOrigin } from './cors.js';
 import { newStats } from '../io/byte-source.js';
 import type { ServerContext } from './context.js';
 import { dziHandler } from './handlers/dzi.js';
@@ -33,6 +34,8 @@ export interface ImageboxOptions {
   onError?: (e: unknown, req: HttpRequest) => void;
   /** The WebSocket tile stream's shared parts (caches, decode sharing). */
   stream?: StreamHostOptions;
+  /** Web origins allowed to read answers (CORS); default any (*). */
+  corsOrigins?: string[];
 }
 
 export interface Imagebox {
@@ -141,6 +144,12 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
     return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
   }
 
+  const corsList = o.corsOrigins && o.corsOrigins.length > 0 ? new Set(o.corsOrigins.map((c) => {
+    const n = normaliseOrigin(c);
+    if (!n) throw new ImageboxError('E_BAD_REQUEST', `--cors-origin ${c.slice(0, 100)} is not an origin (scheme://host[:port])`);
+    return n;
+  })) : undefined;
+
   const box: Imagebox = {
     context: ctx,
     stream,
@@ -154,6 +163,10 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
         res = errorResponse(e);
         // only the server's own faults are logged (an origin's failure, a busy pool or a client's mistake is not)
         if (res.status === 500) o.onError?.(e, req);
+      }
+      if (corsList) {
+        res = { ...res, headers: { ...res.headers } };
+        applyCorsList(res.headers, req.headers['origin'], corsList);
       }
       metrics.observe(route(req.path), res.status, (performance.now() - t0) / 1000);
       return res;
