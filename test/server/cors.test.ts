@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServeArgs } from '../../src/cli/serve.js';
 import { UsageError } from '../../src/cli/args.js';
@@ -41,4 +42,39 @@ describe('CORS origins', () => {
     expect(parseServeArgs(['--cors-origin', 'https://a.example', '--cors-origin', 'http://b.example:81']).corsOrigins).toEqual(['https://a.example', 'http://b.example:81']);
     for (const bad of ['a.example', 'https://a.example/path', 'ftp://a.example', 'https://u:p@a.example']) expect(() => parseServeArgs(['--cors-origin', bad])).toThrow(UsageError);
   });
+
+  it('with a list, the WebSocket stream refuses pages of other origins at the upgrade (403); listed pages and non-browser clients (no Origin) get 101', async () => {
+    const upgrade = (s: StartedServer, origin?: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const u = new URL(s.url);
+        const req = request({
+          host: u.hostname,
+          port: u.port,
+          path: '/stream',
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '13',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'sec-websocket-protocol': 'imagebox.v1',
+            ...(origin ? { origin } : {}),
+          },
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await upgrade(listed, 'https://evil.example')).toBe(403);
+    expect(await upgrade(listed, 'https://viewer.example')).toBe(101);
+    expect(await upgrade(listed)).toBe(101);
+    expect(await upgrade(open, 'https://evil.example')).toBe(101);
+  });
 });
+

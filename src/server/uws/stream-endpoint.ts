@@ -43,6 +43,8 @@ export interface StreamEndpointOptions {
   /** Bytes uWS may buffer for one socket (default 64 MiB: above any session budget). */
   maxBackpressure?: number;
   createSession(t: StreamTransport): EndpointSession;
+  /** Which browser pages may open the stream (their Origin header); a request without Origin (not a browser) is let in. Default: any. */
+  allowOrigin?: (origin: string) => boolean;
 }
 
 export interface StreamEndpoint {
@@ -63,6 +65,12 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
       const key = req.getHeader('sec-websocket-key');
       const protocols = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
+      const origin = req.getHeader('origin');
+      if (origin !== '' && o.allowOrigin && !o.allowOrigin(origin)) {
+        res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json');
+        res.end('{"error":{"code":"E_FORBIDDEN","message":"this page\'s origin may not open the stream"}}');
+        return;
+      }
       if (open >= max) {
         res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').writeHeader('Content-Type', 'application/json');
         res.end('{"error":{"code":"E_BUSY","message":"too many stream connections"}}');
