@@ -212,6 +212,19 @@ function processRestart(): bool {
 }
 
 /** Decode one block of component c at block position (bx, by) of its plane. */
+/** Zero the coefficient block (64 x i16) for the next block's Huffman decode. */
+@inline function clearBlock(): void {
+  const z = i64x2.splat(0);
+  v128.store(BLK, z, 0);
+  v128.store(BLK, z, 16);
+  v128.store(BLK, z, 32);
+  v128.store(BLK, z, 48);
+  v128.store(BLK, z, 64);
+  v128.store(BLK, z, 80);
+  v128.store(BLK, z, 96);
+  v128.store(BLK, z, 112);
+}
+
 @inline function block(c: i32, bx: i32, by: i32, bs: i32, insufficient: bool): i32 {
   const stride = <usize>cget(c, F_STRIDE);
   const dst = <usize>cget(c, F_PLANE) + <usize>(by * bs) * stride + <usize>(bx * bs);
@@ -248,15 +261,7 @@ function processRestart(): bool {
       else idct2x2Scalar(BLK, dst, stride);
     }
   }
-  const z = i64x2.splat(0);
-  v128.store(BLK, z, 0);
-  v128.store(BLK, z, 16);
-  v128.store(BLK, z, 32);
-  v128.store(BLK, z, 48);
-  v128.store(BLK, z, 64);
-  v128.store(BLK, z, 80);
-  v128.store(BLK, z, 96);
-  v128.store(BLK, z, 112);
+  clearBlock();
   return 0;
 }
 
@@ -318,15 +323,7 @@ function mcuBlocks(): i32 {
       store<i16>(BLK, 0);
     } else {
       idct8x8(BLK, q, dst, stride);
-      const z = i64x2.splat(0);
-      v128.store(BLK, z, 0);
-      v128.store(BLK, z, 16);
-      v128.store(BLK, z, 32);
-      v128.store(BLK, z, 48);
-      v128.store(BLK, z, 64);
-      v128.store(BLK, z, 80);
-      v128.store(BLK, z, 96);
-      v128.store(BLK, z, 112);
+      clearBlock();
     }
   }
   return 0;
