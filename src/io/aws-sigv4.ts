@@ -7,15 +7,13 @@
 // slide's own origin, never a redirect target. Isomorphic.
 import { AwsV4Signer } from 'aws4fetch';
 import { ImageboxError } from '../errors.js';
+import type { RequestSigner } from './http-transport.js';
 
 export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string | undefined;
 }
-
-/** Headers of one outgoing request -> the same headers, signed. */
-export type RequestSigner = (r: { method: string; url: string; headers: Record<string, string> }) => Promise<Record<string, string>>;
 
 export interface SigV4Options {
   /** e.g. us-east-1 */

@@ -4,9 +4,8 @@
 // parallel single-range requests on origins that do not do multi-range.
 import { ImageboxError, isImageboxError } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
-import type { HttpTransport, TransportResponse } from './http-transport.js';
+import type { HttpTransport, RequestSigner, TransportResponse } from './http-transport.js';
 import { sharedBreakers, type CircuitBreaker, type CircuitBreakers } from './circuit-breaker.js';
-import type { RefreshableSigner } from './oauth2.js';
 import { isPrivateAddressError } from './private-address.js';
 import {
   multipartBoundary,
@@ -34,7 +33,7 @@ export interface HttpSourceOptions {
    * Signs each request to the source's own origin (AWS Signature V4 for a private
    * bucket: sigV4Signer); never a request to another origin.
    */
-  sign?: RefreshableSigner;
+  sign?: RequestSigner;
   /**
    * A pre-signed URL's successor (run when the origin refuses the URL with 403):
    * the new URL must have the same origin and path, only its query may differ.
@@ -174,7 +173,7 @@ export class HttpSource implements ByteSource {
   /** The first read, while we do not know whether the origin honours Range: others wait for it. */
   private probe: Promise<unknown> | undefined;
   private readonly breaker: CircuitBreaker | undefined;
-  private readonly sign: RefreshableSigner | undefined;
+  private readonly sign: RequestSigner | undefined;
   private readonly refreshUrl: (() => Promise<string>) | undefined;
 
   constructor(url: string | URL, options: HttpSourceOptions) {

@@ -26,3 +26,12 @@ export interface HttpTransport {
   request(req: TransportRequest): Promise<TransportResponse>;
   close?(): Promise<void>;
 }
+
+/**
+ * Signs one outgoing request: its headers in, the same headers signed out
+ * (AWS Signature V4, a bearer token). `invalidate`, when present, drops a
+ * credential the origin refused (401); HttpSource then asks once more.
+ */
+export type RequestSigner = ((r: { method: string; url: string; headers: Record<string, string> }) => Promise<Record<string, string>>) & {
+  invalidate?: () => void;
+};

@@ -8,7 +8,7 @@
 // requests to it); neither reaches a client or a log. One token per (endpoint,
 // client, secret, scope) per thread. Isomorphic (fetch).
 import { ImageboxError } from '../errors.js';
-import type { RequestSigner } from './aws-sigv4.js';
+import type { RequestSigner } from './http-transport.js';
 
 export interface OAuth2ClientCredentials {
   tokenUrl: string;
@@ -24,9 +24,6 @@ interface Held {
   expiresAt: number;
   refreshAt: number;
 }
-
-/** A signer that can be told its credential was refused (HttpSource then asks once more). */
-export type RefreshableSigner = RequestSigner & { invalidate?: () => void };
 
 const MAX_TOKEN_BYTES = 16 * 1024;
 
@@ -113,9 +110,9 @@ export function tokenSource(o: OAuth2ClientCredentials): TokenSource {
 }
 
 /** Adds `Authorization: Bearer <token>` to each request of the slide's origin. */
-export function oauth2Signer(o: OAuth2ClientCredentials): RefreshableSigner {
+export function oauth2Signer(o: OAuth2ClientCredentials): RequestSigner {
   const src = tokenSource(o);
-  const signer: RefreshableSigner = async ({ headers }) => ({ ...headers, authorization: `Bearer ${await src.token()}` });
+  const signer: RequestSigner = async ({ headers }) => ({ ...headers, authorization: `Bearer ${await src.token()}` });
   signer.invalidate = () => src.invalidate();
   return signer;
 }
