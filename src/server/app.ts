@@ -1,7 +1,7 @@
 // The server as one plain function: HttpRequest -> HttpResponse. Routing,
 // metrics and the error contract live here; transports (uWS, fetch) only
 // convert requests and responses.
-import { applyCorsList, normaliseOrigin } from './cors.js';
+import { applyCorsList, corsAllowList } from './cors.js';
 import { newStats } from '../io/byte-source.js';
 import type { ServerContext } from './context.js';
 import { dziHandler } from './handlers/dzi.js';
@@ -45,6 +45,8 @@ export interface Imagebox {
   stream: ServerStreamHost;
   /** Stream connections open now (set by the transport that serves /stream). */
   streamConnections: () => number;
+  /** The web origins allowed to read answers and open the stream (undefined: any). */
+  corsOrigins: ReadonlySet<string> | undefined;
   close(): Promise<void>;
 }
 
@@ -144,16 +146,13 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
     return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
   }
 
-  const corsList = o.corsOrigins && o.corsOrigins.length > 0 ? new Set(o.corsOrigins.map((c) => {
-    const n = normaliseOrigin(c);
-    if (!n) throw new ImageboxError('E_BAD_REQUEST', `--cors-origin ${c.slice(0, 100)} is not an origin (scheme://host[:port])`);
-    return n;
-  })) : undefined;
+  const corsList = corsAllowList(o.corsOrigins);
 
   const box: Imagebox = {
     context: ctx,
     stream,
     streamConnections: () => 0,
+    corsOrigins: corsList,
     async handle(req, signal) {
       const t0 = performance.now();
       let res: HttpResponse;

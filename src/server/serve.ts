@@ -1,6 +1,6 @@
 // Start the whole server: registry + pixel pool + handlers behind uWS, with
 // the front door (src/server/front-door.ts) on the public port unless `direct`.
-import { normaliseOrigin } from './cors.js';
+import { originAllowed } from './cors.js';
 import { createImagebox, type Imagebox, type ImageboxOptions } from './app.js';
 import { startFrontDoor, type FrontDoor } from './front-door.js';
 import { listen, nativeUws, type Listening } from './uws/transport.js';
@@ -48,13 +48,12 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
   let uws: Listening | undefined;
   let front: FrontDoor | undefined;
   let endpoint: StreamEndpoint | undefined;
-  const corsOrigins = options.corsOrigins && options.corsOrigins.length > 0 ? new Set(options.corsOrigins.map((c) => normaliseOrigin(c) ?? c)) : undefined;
   const configure = (app: Parameters<typeof attachStream>[0]): void => {
     endpoint = attachStream(app, {
       maxConnections: options.maxStreamConnections,
       idleTimeoutSeconds: options.session?.limits?.idleTimeoutSeconds,
       createSession: (t) => new StreamSession(box.stream, t, options.session),
-      ...(corsOrigins ? { allowOrigin: (origin: string) => corsOrigins.has(normaliseOrigin(origin) ?? '') } : {}),
+      ...(box.corsOrigins ? { allowOrigin: (origin: string) => originAllowed(origin, box.corsOrigins!) } : {}),
     });
     box.streamConnections = () => endpoint!.connections();
   };
