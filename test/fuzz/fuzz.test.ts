@@ -23,6 +23,7 @@ import { decodeDeflateTile } from '../../src/codecs/deflate.js';
 import { jpeg2000Decoder } from '../../src/codecs/jpeg2000-node.js';
 import type { Jpeg2000Decoder } from '../../src/codecs/jpeg2000.js';
 import { parseImageRequest } from '../../src/server/iiif/request.js';
+import { xorshift32 } from '../helpers/rng.js';
 import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, encodeTile, MessageType, PROTOCOL } from '../../src/stream/protocol.js';
 
 const CASES = Number(process.env['FUZZ_CASES'] ?? 150);
@@ -32,15 +33,11 @@ const CASE_BOUND_MS = 5000;
 const FIX = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const read = (p: string): Uint8Array => new Uint8Array(readFileSync(FIX + p));
 
-/** xorshift32 */
+/** A seeded integer in [0, n). */
 function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
+  const next = xorshift32(seed);
   return (n: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    const x = next();
     return n <= 0 ? 0 : x % n;
   };
 }

@@ -4,6 +4,7 @@
 // it received and sent so tests can assert on round trips, never on timing.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { xorshift32 } from './rng.js';
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 export function makeBytes(length: number, seed = 1): Uint8Array {
@@ -254,24 +255,15 @@ export class Origin {
     pump();
   }
 
-  private chaosRng: { seed: number; state: number } | undefined;
+  private chaosRng: { seed: number; next: () => number } | undefined;
 
   /** The fault this range answer gets under `faults.chaos`, if any. */
   private chaosKind(multi: boolean): ChaosKind | undefined {
     const c = this.faults.chaos;
     if (!c || c.rate <= 0) return undefined;
     const seed = c.seed ?? 1;
-    if (!this.chaosRng || this.chaosRng.seed !== seed) this.chaosRng = { seed, state: seed >>> 0 || 1 };
-    const next = (): number => {
-      let x = this.chaosRng!.state;
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      this.chaosRng!.state = x;
-      return x / 2 ** 32;
-    };
+    if (!this.chaosRng || this.chaosRng.seed !== seed) this.chaosRng = { seed, next: xorshift32(seed) };
+    const next = (): number => this.chaosRng!.next() / 2 ** 32;
     if (next() >= c.rate) return undefined;
     const kinds = (c.kinds ?? CHAOS_KINDS).filter((k) => multi || (k !== 'partMissing' && k !== 'reordered'));
     if (kinds.length === 0) return undefined;

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedServer } from '../../src/server/serve.js';
 import { start } from './helpers.js';
+import { xorshift32 } from '../helpers/rng.js';
 
 const ID = 'validator.tif';
 const N = 1000;
@@ -47,15 +48,8 @@ afterAll(async () => s?.close());
 
 /** xorshift32, seeded: the same "random" values every run. */
 function rng(seed: number): (lo: number, hi: number) => number {
-  let x = seed >>> 0 || 1;
-  return (lo, hi) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return lo + (x % (hi - lo + 1));
-  };
+  const next = xorshift32(seed);
+  return (lo, hi) => lo + (next() % (hi - lo + 1));
 }
 
 /** The validator's make_randomstring: chr(48..122) with '?' replaced by '$'. */
