@@ -80,6 +80,11 @@ class Retryable extends Error {
   }
 }
 
+/** The origin answered, but not usefully (a wrong or short range, a refused credential that can be renewed): ask again; it is alive, so no circuit-breaker failure. */
+function askAgain(reason: string): Retryable {
+  return new Retryable(reason, false, false);
+}
+
 interface Validators {
   etag: string | undefined;
   lastModified: string | undefined;
@@ -524,7 +529,7 @@ export class HttpSource implements ByteSource {
       if (this.refreshUrl && !auth.refreshed) {
         auth.refreshed = true;
         await this.replaceUrl();
-        throw new Retryable('403: the pre-signed URL was refused, asked again with a fresh one', false, false);
+        throw askAgain('403: the pre-signed URL was refused, asked again with a fresh one');
       }
       throw new ImageboxError('E_FORBIDDEN', expired ? `${this.where}: the pre-signed URL has expired (403)` : `${this.where}: access denied (403)`, expired ? { expired: true } : undefined);
     }
@@ -533,11 +538,11 @@ export class HttpSource implements ByteSource {
       // the credential was refused (a token revoked or expired early): once more with a fresh one
       auth.retried = true;
       this.sign.invalidate();
-      throw new Retryable('401: credential refused, asked again with a fresh one', false, false);
+      throw askAgain('401: credential refused, asked again with a fresh one');
     }
     if (status === 416 && this.total !== undefined && ranges.every((r) => r.offset + r.length <= this.total!)) {
       // every asked byte lies inside the file we know: a lying or confused answer
-      throw new Retryable(`416 for a range inside the file (${this.total} bytes)`, false, false);
+      throw askAgain(`416 for a range inside the file (${this.total} bytes)`);
     }
     throw this.statusError(res, status);
   }
@@ -575,7 +580,7 @@ export class HttpSource implements ByteSource {
       return new ImageboxError('E_RANGE_NOT_SATISFIABLE', `${this.where}: range not satisfiable (416)`, { size: total });
     }
     if (status === 404 || status === 410) return new ImageboxError('E_NOT_FOUND', `${this.where}: not found (${status})`);
-    if (status === 401 || status === 403) return new ImageboxError('E_FORBIDDEN', `${this.where}: access denied (${status})`);
+    if (status === 401) return new ImageboxError('E_FORBIDDEN', `${this.where}: access denied (401)`); // 403: once() (pre-signed URLs)
     if (status >= 500 || status === 408 || status === 429) return new Retryable(`origin answered ${status}`);
     return new ImageboxError('E_ORIGIN', `${this.where}: origin answered ${status}`, { status });
   }
@@ -700,13 +705,13 @@ export class HttpSource implements ByteSource {
       const cl = res.header('content-length');
       if (cl !== undefined && Number(cl) > limit) {
         res.abort();
-        throw new Retryable(`multipart body of ${cl} bytes for ${asked} bytes asked`, false, false);
+        throw askAgain(`multipart body of ${cl} bytes for ${asked} bytes asked`);
       }
       const body = await this.readBody(res, limit, undefined);
       const parts = parseMultipart(body, boundary);
       for (const p of parts) {
         if (p.offset < lo || p.offset + p.data.length > hi) {
-          throw new Retryable(`multipart part outside the asked ranges`, false, false);
+          throw askAgain(`multipart part outside the asked ranges`);
         }
         this.learnTotal(p.total);
       }
@@ -716,7 +721,7 @@ export class HttpSource implements ByteSource {
     const cr = parseContentRange(res.header('content-range'));
     if (!cr) {
       res.abort();
-      throw new Retryable(`206 without a valid Content-Range`, false, false);
+      throw askAgain(`206 without a valid Content-Range`);
     }
     this.learnTotal(cr.total);
     const len = cr.end - cr.start + 1;
@@ -734,12 +739,12 @@ export class HttpSource implements ByteSource {
           { offset: asked.offset, length: asked.length, size: cr.total },
         );
       }
-      throw new Retryable(`asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`, false, false);
+      throw askAgain(`asked ${rangeHeader(ranges)}, got bytes ${cr.start}-${cr.end}`);
     }
     const cl = res.header('content-length');
     if (cl !== undefined && Number(cl) !== len) {
       res.abort();
-      throw new Retryable(`Content-Length ${cl} disagrees with Content-Range`, false, false);
+      throw askAgain(`Content-Length ${cl} disagrees with Content-Range`);
     }
     const data = await this.readBody(res, len, len);
     this.rangeOk = true;
@@ -758,7 +763,7 @@ export class HttpSource implements ByteSource {
       // (a cache, a proxy) that is asked again within the deadline.
       res.abort();
       if (wasMulti) return { kind: 'multi-refused' };
-      throw new Retryable('200 answer to a range request, validator unchanged', false, false);
+      throw askAgain('200 answer to a range request, validator unchanged');
     }
     // Range support unknown: the origin may ignore Range altogether.
     const max = this.opts.wholeFileMaxBytes;
