@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haveNginx, startNginx } from './lib/nginx.mjs';
-import { freePort, procMb } from './lib/util.mjs';
+import { freePort, procMb, stopper } from './lib/util.mjs';
 
 /** The peers' scripts (IIPImage, OpenSlide); optional. BENCH_SHARED_TOOLS=/nonexistent pretends they are absent. */
 export const TOOLS = path.resolve(process.env.BENCH_SHARED_TOOLS ?? '../shared/tools');
@@ -46,7 +46,6 @@ export async function startImagebox({ name, config, port, args = [] }) {
   const cfg = `${DATA}/results/${name}-config.json`;
   writeFileSync(cfg, JSON.stringify(config));
   const server = spawn('node', [path.join(HERE, '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--config', cfg, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((r) => server.once('exit', r));
   await new Promise((resolve, reject) => {
     server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());
     server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
@@ -56,19 +55,13 @@ export async function startImagebox({ name, config, port, args = [] }) {
     pid: server.pid,
     /** Peak resident set (VmHWM) of the server process so far, MB. */
     peakRssMb: () => procMb(server.pid),
-    async stop() {
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await exited;
-      }
-    },
+    stop: stopper(server),
   };
 }
 
 /** Spawn bench/lib/origin.mjs with these arguments; resolves with its base URL and a stop(). */
 async function spawnOrigin(args) {
   const child = spawn('node', [path.join(HERE, 'lib', 'origin.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((r) => child.once('exit', r));
   const base = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -81,12 +74,7 @@ async function spawnOrigin(args) {
   return {
     base,
     pid: child.pid,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
+    stop: stopper(child),
   };
 }
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, waitForHttp } from './util.mjs';
+import { freePort, stopper, waitForHttp } from './util.mjs';
 
 export const NGINX = process.env.BENCH_NGINX ?? '/usr/sbin/nginx';
 export const haveNginx = () => existsSync(NGINX);
@@ -64,11 +64,6 @@ http {
   return {
     base,
     pid: child.pid,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
+    stop: stopper(child),
   };
 }

@@ -63,3 +63,14 @@ export function peakRssMb(pids) {
   const v = pids.map((p) => procMb(p)).filter((x) => x !== undefined);
   return v.length ? v.reduce((a, b) => a + b, 0) : undefined;
 }
+
+/** stop() for a spawned service: SIGTERM unless it already exited, resolving once it has. */
+export function stopper(child) {
+  const exited = new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  return async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+}
