@@ -17,6 +17,8 @@ const USAGE = `usage: imagebox <command> [options]
         one tile; .jpg of a native JPEG tile is its stored bytes (tables spliced in)
   serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE] [--allow URL-PREFIX ...]
         IIIF Image API 3.0/2.1, DeepZoom and a JSON API over HTTP (uWebSockets.js); serve --help
+  token (--slide ID | --folder DIR/ | --all) [--ttl 1h] [--url http://host:8080]
+        a signed, expiring token for a server started with --require-token (IMAGEBOX_TOKEN_SECRET)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return runRegion(rest);
     case 'tile':
       return runTile(rest);
+    case 'token':
+      return (await import('./cli/token.js')).runToken(rest);
     case 'serve':
       return (await import('./cli/serve.js')).runServe(rest);
     case undefined:

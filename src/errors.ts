@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'E_HEADERS_TOO_LARGE' // request headers over the limit
   | 'E_REQUEST_TIMEOUT' // the client did not send its request in time
   | 'E_HTTP_VERSION' // a protocol version we do not speak (HTTP/2 preface, HTTP/0.9, 2.0)
-  | 'E_FORBIDDEN' // source outside the operator's allow list
+  | 'E_UNAUTHORIZED' // access control is on and the request's token is missing, malformed, forged or expired
+  | 'E_FORBIDDEN' // source outside the operator's allow list, or a token for another slide
   | 'E_TOO_LARGE' // a request or a length read from a file exceeds a bound
   | 'E_NOT_A_SLIDE' // the file is not a slide we can read (and why)
   | 'E_MALFORMED' // the container is damaged (cyclic IFDs, offsets past EOF, ...)
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   E_REQUEST_TIMEOUT: 408,
   E_HEADERS_TOO_LARGE: 431,
   E_HTTP_VERSION: 505,
+  E_UNAUTHORIZED: 401,
   E_FORBIDDEN: 403,
   E_TOO_LARGE: 413,
   E_NOT_A_SLIDE: 422,

@@ -6,11 +6,17 @@ import { loadConfig, type RegistryOptions } from '../server/registry.js';
 import { startServer } from '../server/serve.js';
 import { normaliseOrigin } from '../server/cors.js';
 import { integerArg, parseCommandLine, UsageError } from './args.js';
+import type { AccessControl } from '../server/access.js';
+import { accessFromEnv } from './token.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
-                     [--origin-connections 64] [--cors-origin URL ...]
+                     [--origin-connections 64] [--cors-origin URL ...] [--require-token]
+
+  --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
+                    a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
+                    with "imagebox token"); the viewer's pages and /health stay open
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -33,6 +39,8 @@ export interface ServeArgs {
   originConnections: number | undefined;
   /** Web origins allowed to read answers (CORS); empty: any. */
   corsOrigins: string[];
+  /** Access control on (the secret from IMAGEBOX_TOKEN_SECRET). */
+  requireToken: boolean;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -53,6 +61,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'no-iiif-prefetch': { type: 'boolean' },
       'origin-connections': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
+      'require-token': { type: 'boolean' },
     },
     SERVE_USAGE,
   );
@@ -72,6 +81,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     reusePort: v['reuse-port'] === true,
     iiifPrefetch: v['no-iiif-prefetch'] !== true,
     corsOrigins: (v['cors-origin'] as string[] | undefined) ?? [],
+    requireToken: v['require-token'] === true,
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
   };
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
@@ -99,6 +109,8 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     if (!isDir) throw new UsageError(`--slides ${registry.slidesDir}: not a directory`, SERVE_USAGE);
   }
+  let access: AccessControl | undefined;
+  if (a.requireToken) access = accessFromEnv(SERVE_USAGE);
   const web = `${ROOT}dist/web`;
   const osd = `${ROOT}node_modules/openseadragon/build/openseadragon`;
   let server;
@@ -116,6 +128,7 @@ export async function runServe(argv: string[]): Promise<number> {
     pixels: { size: a.workers },
     images: { cacheBytes: a.cacheMb * 1024 * 1024, neighbourPrefetch: a.iiifPrefetch },
     corsOrigins: a.corsOrigins,
+    access,
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
     });
   } catch (e) {
@@ -127,7 +140,7 @@ export async function runServe(argv: string[]): Promise<number> {
     throw e;
   }
   process.stdout.write(
-    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)\n`,
+    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)${access ? '; tokens required' : ''}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();

@@ -1,6 +1,7 @@
 // The server as one plain function: HttpRequest -> HttpResponse. Routing,
 // metrics and the error contract live here; transports (uWS, fetch) only
 // convert requests and responses.
+import { requestToken, requireAll, type AccessControl } from './access.js';
 import { applyCorsList, corsAllowList } from './cors.js';
 import { newStats } from '../io/byte-source.js';
 import type { ServerContext } from './context.js';
@@ -36,6 +37,8 @@ export interface ImageboxOptions {
   stream?: StreamHostOptions;
   /** Web origins allowed to read answers (CORS); default any (*). */
   corsOrigins?: string[];
+  /** Access control: every IIIF, DZI, JSON API, /metrics and stream request needs a token signed with this (src/server/access.ts). Default off. */
+  access?: AccessControl;
 }
 
 export interface Imagebox {
@@ -47,8 +50,13 @@ export interface Imagebox {
   streamConnections: () => number;
   /** The web origins allowed to read answers and open the stream (undefined: any). */
   corsOrigins: ReadonlySet<string> | undefined;
+  /** Access control, when on. */
+  access: AccessControl | undefined;
   close(): Promise<void>;
 }
+
+/** Routes that answer with a slide's data (or the server's): behind the token when access control is on. */
+const PROTECTED = new Set(['iiif_info', 'iiif_image', 'iiif_other', 'dzi', 'dzi_tile', 'slides', 'slide', 'associated', 'metrics']);
 
 function route(path: string): string {
   if (path.startsWith('/iiif/')) return path.endsWith('/info.json') ? 'iiif_info' : path.split('/').length >= 8 ? 'iiif_image' : 'iiif_other';
@@ -57,6 +65,23 @@ function route(path: string): string {
   if (path.startsWith('/slides/')) return path.includes('/associated/') ? 'associated' : 'slide';
   if (path === '/health' || path === '/metrics') return path.slice(1);
   return 'static';
+}
+
+/**
+ * The request with its token checked: /t/<token> taken off the path, `grant`
+ * set for the routes behind the token (E_UNAUTHORIZED without a valid one), and
+ * `linkPrefix` set when the token came in the URL, so the links built for it
+ * (info.json's id, the listing's URLs) carry it to the requests they lead to.
+ * The viewer's pages, /health and preflights stay open.
+ */
+async function authorise(access: AccessControl, req: HttpRequest): Promise<HttpRequest> {
+  if (req.method === 'OPTIONS') return req;
+  const t = requestToken(req.path, req.headers, req.query);
+  const r = { ...req, path: t.path };
+  if (!PROTECTED.has(route(t.path))) return r;
+  r.grant = await access.verify(t.token);
+  if (t.via === 'path' || t.via === 'query') r.linkPrefix = `/t/${t.token}`;
+  return r;
 }
 
 export function createImagebox(o: ImageboxOptions): Imagebox {
@@ -104,6 +129,7 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
         if (seg.length === 1) return json(200, { status: 'ok' });
         break;
       case 'metrics':
+        requireAll(req.grant);
         if (seg.length === 1) return metricsResponse();
         break;
     }
@@ -153,11 +179,15 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
     stream,
     streamConnections: () => 0,
     corsOrigins: corsList,
+    access: o.access,
     async handle(req, signal) {
       const t0 = performance.now();
       let res: HttpResponse;
       try {
+        if (o.access) req = await authorise(o.access, req);
         res = await dispatch(req, signal);
+        // what a token opened is not for shared caches (a CDN would serve it past the token's expiry, to anyone)
+        if (req.grant && res.headers['Cache-Control']?.startsWith('public')) res = { ...res, headers: { ...res.headers, 'Cache-Control': res.headers['Cache-Control'].replace(/^public/, 'private') } };
       } catch (e) {
         res = errorResponse(e);
         // only the server's own faults are logged (an origin's failure, a busy pool or a client's mistake is not)

@@ -1,5 +1,6 @@
 // Start the whole server: registry + pixel pool + handlers behind uWS, with
 // the front door (src/server/front-door.ts) on the public port unless `direct`.
+import { requestToken, requireSlide } from './access.js';
 import { originAllowed } from './cors.js';
 import { createImagebox, type Imagebox, type ImageboxOptions } from './app.js';
 import { startFrontDoor, type FrontDoor } from './front-door.js';
@@ -52,8 +53,9 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
     endpoint = attachStream(app, {
       maxConnections: options.maxStreamConnections,
       idleTimeoutSeconds: options.session?.limits?.idleTimeoutSeconds,
-      createSession: (t) => new StreamSession(box.stream, t, options.session),
+      createSession: (t, grant) => new StreamSession(box.stream, t, grant ? { ...options.session, authorise: (id) => requireSlide(grant, id) } : options.session),
       ...(box.corsOrigins ? { allowOrigin: (origin: string) => originAllowed(origin, box.corsOrigins!) } : {}),
+      ...(box.access ? { authorise: (path: string, headers: Record<string, string>, query: string) => box.access!.verify(requestToken(path, headers, query).token) } : {}),
     });
     box.streamConnections = () => endpoint!.connections();
   };

@@ -55,6 +55,8 @@ export interface SessionOptions {
   /** Client errors in 10 s after which the connection is closed (default 50). */
   abuseThreshold?: number;
   server?: string;
+  /** Access control for this connection: throws (E_FORBIDDEN) for a slide its token does not open. */
+  authorise?: (slideId: string) => void;
 }
 
 /** What the transport offers a session. */
@@ -233,6 +235,12 @@ export class StreamSession {
   }
 
   private async onOpen(requestId: number, id: string): Promise<void> {
+    try {
+      this.options.authorise?.(id);
+    } catch (e) {
+      this.clientError(requestId, asImageboxError(e));
+      return;
+    }
     if (this.slides.size + this.opening >= this.limits.maxSlidesPerConnection) {
       this.clientError(requestId, new ImageboxError('E_TOO_LARGE', `at most ${this.limits.maxSlidesPerConnection} slides open per connection (CLOSE one)`));
       return;

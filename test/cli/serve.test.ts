@@ -1,6 +1,6 @@
 // `imagebox serve` as an operator starts it (built CLI, child processes): what
 // it prints, a port that is taken, a slide directory that does not exist.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,8 +25,8 @@ function freePort(): Promise<number> {
 }
 
 /** Start `imagebox serve ...`; resolves with the first stdout line, or with the exit code and stderr if it exits first. */
-function serve(args: string[]): Promise<{ line?: string; code?: number; stderr: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ line?: string; code?: number; stderr: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let out = '';
   let err = '';
@@ -86,5 +86,37 @@ describe('imagebox serve', () => {
     expect(parseServeArgs(['--origin-connections', '16']).originConnections).toBe(16);
     expect(parseServeArgs([]).originConnections).toBeUndefined();
     for (const bad of ['0', '2000', 'x']) expect(() => parseServeArgs(['--origin-connections', bad])).toThrow(UsageError);
+  });
+
+  it('--require-token: refuses to start without IMAGEBOX_TOKEN_SECRET (or with a short one); with it, `imagebox token` makes the links that open a slide', async () => {
+    const none = await serve(['--port', String(await freePort()), '--slides', WSI_DIR, '--require-token'], { IMAGEBOX_TOKEN_SECRET: '' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^imagebox: --require-token needs IMAGEBOX_TOKEN_SECRET in the environment\n/);
+    const short = await serve(['--port', String(await freePort()), '--slides', WSI_DIR, '--require-token'], { IMAGEBOX_TOKEN_SECRET: 'too short' });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('at least 32 bytes');
+
+    const secret = { IMAGEBOX_TOKEN_SECRET: 'x'.repeat(16) + 'a cli test secret' };
+    const port = await freePort();
+    const a = await serve(['--port', String(port), '--host', '127.0.0.1', '--slides', WSI_DIR, '--require-token'], secret);
+    expect(a.line).toMatch(/; tokens required$/);
+    const url = `http://127.0.0.1:${port}`;
+    const t = spawnSync(process.execPath, [CLI, 'token', '--slide', 'aperio-jpeg.svs', '--ttl', '10m', '--url', url], { env: { ...process.env, ...secret }, encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    const links = Object.fromEntries(t.stdout.trim().split('\n').map((l) => l.split(/\s+/) as [string, string]));
+    expect(Object.keys(links)).toEqual(['token', 'expires', 'viewer', 'iiif', 'deepzoom', 'json']);
+    expect(Date.parse(links['expires']!) - Date.now()).toBeGreaterThan(9 * 60_000);
+    for (const k of ['iiif', 'deepzoom', 'json', 'viewer']) expect((await fetch(links[k]!)).status, k).toBe(200);
+    expect((await fetch(`${url}/iiif/3/aperio-jpeg.svs/info.json`)).status).toBe(401);
+    expect((await fetch(`${url}/iiif/3/aperio-jpeg.svs/info.json`, { headers: { Authorization: `Bearer ${links['token']}` } })).status).toBe(200);
+    // the bare token, for a header
+    const bare = spawnSync(process.execPath, [CLI, 'token', '--all'], { env: { ...process.env, ...secret }, encoding: 'utf8' });
+    expect(bare.stdout).toMatch(/^\d+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}\n$/);
+    expect((await fetch(`${url}/slides`, { headers: { Authorization: `Bearer ${bare.stdout.trim()}` } })).status).toBe(200);
+    // usage errors
+    for (const args of [[], ['--slide', 'a', '--all'], ['--folder', 'no-slash'], ['--slide', 'a', '--ttl', '1y']]) {
+      const u = spawnSync(process.execPath, [CLI, 'token', ...args], { env: { ...process.env, ...secret }, encoding: 'utf8' });
+      expect(u.status, args.join(' ')).toBe(2);
+    }
   });
 });

@@ -2,6 +2,7 @@
 // show from the URL and starts one viewer, exposed as window.imagebox.viewer.
 //
 //   /view/CMU-1.svs                          stream from this server (direct fallback when the slide has a public URL)
+//   /t/<token>/view/CMU-1.svs, /view/CMU-1.svs?token=<token>   the same on a server with --require-token
 //   viewer.html?url=https://host/CMU-1.svs   direct mode, no server at all
 //   viewer.html?server=http://h:8080&slide=CMU-1.svs[&url=...]
 //   &mode=direct|stream|auto   &overlay=<URL or slide id> (repeatable)   &opacity=0.5   &geojson=<URL>   &renderer=2d
@@ -13,12 +14,15 @@ const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 export function optionsFromLocation(loc: Location): ViewerOptions {
   const q = new URLSearchParams(loc.search);
   const o: ViewerOptions = { hash: true };
-  const m = /^\/view\/(.+)$/.exec(loc.pathname);
+  const m = /^(\/t\/[^/]+)?\/view\/(.+)$/.exec(loc.pathname);
   if (m) {
-    o.server = loc.origin;
-    o.slide = m[1]!.split('/').map(decodeURIComponent).join('/');
+    // the token prefix stays on the server's URL: the JSON API and the stream carry it
+    o.server = loc.origin + (m[1] ?? '');
+    o.slide = m[2]!.split('/').map(decodeURIComponent).join('/');
   }
   if (q.get('server')) o.server = q.get('server')!;
+  const token = q.get('token');
+  if (token && o.server && !/\/t\/[^/]+\/?$/.test(o.server)) o.server = `${o.server.replace(/\/+$/, '')}/t/${encodeURIComponent(token)}`;
   if (q.get('slide')) o.slide = q.get('slide')!;
   if (q.get('url')) o.url = new URL(q.get('url')!, loc.href).href;
   const mode = q.get('mode');

@@ -8,6 +8,7 @@ import type { ServerContext } from '../context.js';
 import type { SlideEntry } from '../registry.js';
 import { badRequest } from '../http-error.js';
 import { decodeIdentifier } from '../iiif/identifier.js';
+import { requireSlide } from '../access.js';
 import { makePlan } from '../iiif/plan.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
@@ -31,6 +32,7 @@ export function dziXml(slide: Slide): string {
 export async function dziHandler(ctx: ServerContext, req: HttpRequest, rest: string[], signal?: AbortSignal): Promise<HttpResponse> {
   if (rest.length === 1 && rest[0]!.endsWith('.dzi')) {
     const id = decodeIdentifier(rest[0]!.slice(0, -4));
+    requireSlide(req.grant, id);
     return ctx.registry.use(id, async (entry, slide) => {
       const etag = ctx.images.etag(entry, slide, 'dzi');
       const c = ctx.images.conditional(req, slide, etag, {});
@@ -40,6 +42,7 @@ export async function dziHandler(ctx: ServerContext, req: HttpRequest, rest: str
   }
   if (rest.length !== 3 || !rest[0]!.endsWith('_files')) throw new ImageboxError('E_NOT_FOUND', 'not a DeepZoom URL');
   const id = decodeIdentifier(rest[0]!.slice(0, -6));
+  requireSlide(req.grant, id);
   const lm = /^(\d{1,2})$/.exec(rest[1]!);
   const tm = /^(\d{1,7})_(\d{1,7})\.(jpeg|jpg)$/.exec(rest[2]!);
   if (!lm || !tm) throw badRequest('DeepZoom tile URLs are {level}/{col}_{row}.jpeg');

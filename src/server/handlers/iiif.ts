@@ -4,6 +4,7 @@
 //   /iiif/{2|3}/{identifier}/{region}/{size}/{rotation}/{quality}.{format}
 import type { ServerContext } from '../context.js';
 import { badRequest, notFound } from '../http-error.js';
+import { requireSlide } from '../access.js';
 import { decodeIdentifier, encodeIdentifier } from '../iiif/identifier.js';
 import { CONTEXT_3, infoJson2, infoJson3, PROFILE_2, PROFILE_3 } from '../iiif/info.js';
 import { planImage } from '../iiif/plan.js';
@@ -13,6 +14,7 @@ import { baseUrl, CORS, type HttpRequest, type HttpResponse } from './types.js';
 export async function iiifHandler(ctx: ServerContext, req: HttpRequest, version: IiifVersion, rest: string[], signal?: AbortSignal): Promise<HttpResponse> {
   if (rest.length === 0 || rest[0] === '') throw badRequest('missing identifier');
   const id = decodeIdentifier(rest[0]!);
+  requireSlide(req.grant, id);
   const prefix = `${baseUrl(req, ctx.baseUrl, ctx.trustProxy)}/iiif/${version}/${encodeIdentifier(id)}`;
   const profileLink = `<${version === 3 ? PROFILE_3 : PROFILE_2}>;rel="profile"`;
   if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) {

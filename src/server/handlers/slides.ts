@@ -2,6 +2,7 @@
 import { ImageboxError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../http-error.js';
+import { grants, requireSlide } from '../access.js';
 import { decodeIdentifier, encodeIdentifier } from '../iiif/identifier.js';
 import { CONTENT_TYPES } from '../images.js';
 import { jobSpec } from '../registry.js';
@@ -20,7 +21,8 @@ function links(base: string, id: string): Record<string, string> {
 export async function slidesHandler(ctx: ServerContext, req: HttpRequest, rest: string[], signal?: AbortSignal): Promise<HttpResponse> {
   const base = baseUrl(req, ctx.baseUrl, ctx.trustProxy);
   if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) {
-    const list = await ctx.registry.list();
+    // a token for one slide or folder lists what it opens
+    const list = (await ctx.registry.list()).filter((e) => !req.grant || grants(req.grant, e.id));
     return json(200, {
       slides: list.map((e) => ({
         id: e.id,
@@ -31,6 +33,7 @@ export async function slidesHandler(ctx: ServerContext, req: HttpRequest, rest: 
     });
   }
   const id = decodeIdentifier(rest[0]!);
+  requireSlide(req.grant, id);
   if (rest.length === 1) {
     return ctx.registry.use(id, async (_entry, slide) => {
       const d = slide.describe();

@@ -1,6 +1,7 @@
 // The transport-neutral request/response of every handler. uWS (src/server/uws/)
 // and a Web-standard fetch(Request) => Response adapter both map onto these.
 import { asImageboxError, publicMessage, type ImageboxError } from '../../errors.js';
+import type { Grant } from '../access.js';
 
 export interface HttpRequest {
   /** Upper case: GET, HEAD, OPTIONS, ... */
@@ -13,6 +14,10 @@ export interface HttpRequest {
   headers: Record<string, string>;
   /** The scheme the transport received the request on (default http). */
   scheme?: 'http' | 'https';
+  /** Set by the server when access control is on: what the request's token grants. */
+  grant?: Grant;
+  /** Set by the server: a path prefix every link it builds for this request carries (/t/<token>). */
+  linkPrefix?: string;
 }
 
 export interface HttpResponse {
@@ -33,7 +38,7 @@ export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
 export const CORS_PREFLIGHT: Record<string, string> = {
   ...CORS,
   'Access-Control-Allow-Methods': ALLOWED_METHODS,
-  'Access-Control-Allow-Headers': 'Accept, If-None-Match',
+  'Access-Control-Allow-Headers': 'Accept, If-None-Match, Authorization',
   'Access-Control-Max-Age': '86400',
 };
 
@@ -54,16 +59,23 @@ export function errorResponse(e: unknown): HttpResponse {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS };
   if (status === 503) headers['Retry-After'] = '1';
   if (status === 405) headers['Allow'] = ALLOWED_METHODS;
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="imagebox", error="invalid_token"';
   return { status, headers, body: JSON.stringify({ error: { code: err.code, message } }) };
 }
 
 /**
- * scheme://host of this server as the client sees it: the configured base URL,
+ * The base of every link built for this request: scheme://host of this server
+ * as the client sees it, then the request's link prefix (/t/<token> when access
+ * control is on and the token came in the URL). scheme://host: the configured base URL,
  * else the Host header. X-Forwarded-Host/-Proto are believed only behind a
  * trusted proxy (else anyone could make info.json point elsewhere, and a cache
  * keep it).
  */
 export function baseUrl(req: HttpRequest, configured: string | undefined, trustProxy = false): string {
+  return hostUrl(req, configured, trustProxy) + (req.linkPrefix ?? '');
+}
+
+function hostUrl(req: HttpRequest, configured: string | undefined, trustProxy: boolean): string {
   if (configured) return configured.replace(/\/+$/, '');
   const fwdHost = trustProxy ? req.headers['x-forwarded-host'] : undefined;
   const host = (fwdHost ?? req.headers['host'] ?? 'localhost').split(',')[0]!.trim();

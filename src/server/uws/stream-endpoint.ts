@@ -4,22 +4,28 @@
 // scheduling are in src/stream/.
 import type { StreamTransport } from '../../stream/session.js';
 import { PROTOCOL } from '../../stream/protocol.js';
+import { asImageboxError, publicMessage } from '../../errors.js';
+import type { Grant } from '../access.js';
 
 /** The parts of uWS's WebSocket API used here. */
 interface UwsWebSocket {
   send(message: Uint8Array, isBinary: boolean, compress?: boolean): number;
   getBufferedAmount(): number;
   end(code?: number, reason?: string): void;
-  getUserData(): { session?: EndpointSession; closed?: boolean };
+  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout> };
 }
 interface UwsUpgradeResponse {
   upgrade(userData: object, key: string, protocol: string, extensions: string, context: unknown): void;
   writeStatus(s: string): UwsUpgradeResponse;
   writeHeader(k: string, v: string): UwsUpgradeResponse;
   end(body?: string): void;
+  onAborted(handler: () => void): void;
+  cork(f: () => void): void;
 }
 interface UwsUpgradeRequest {
   getHeader(name: string): string;
+  getUrl(): string;
+  getQuery(): string | undefined;
 }
 export interface UwsWsApp {
   ws(pattern: string, behaviour: Record<string, unknown>): unknown;
@@ -42,7 +48,13 @@ export interface StreamEndpointOptions {
   idleTimeoutSeconds?: number;
   /** Bytes uWS may buffer for one socket (default 64 MiB: above any session budget). */
   maxBackpressure?: number;
-  createSession(t: StreamTransport): EndpointSession;
+  createSession(t: StreamTransport, grant: Grant | undefined): EndpointSession;
+  /**
+   * Access control: the grant of the upgrade's token (path /t/<token>/stream,
+   * ?token= or Authorization: Bearer), or a rejection (401/403 before the
+   * upgrade). The connection is closed (1008) when the grant expires.
+   */
+  authorise?: (path: string, headers: Record<string, string>, query: string) => Promise<Grant>;
   /** Which browser pages may open the stream (their Origin header); a request without Origin (not a browser) is let in. Default: any. */
   allowOrigin?: (origin: string) => boolean;
 }
@@ -54,7 +66,13 @@ export interface StreamEndpoint {
 export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEndpoint {
   let open = 0;
   const max = o.maxConnections ?? 256;
-  app.ws(o.path ?? '/stream', {
+  const path = o.path ?? '/stream';
+  const refuse = (res: UwsUpgradeResponse, status: string, body: string, extra: Record<string, string> = {}): void => {
+    res.writeStatus(status).writeHeader('Content-Type', 'application/json');
+    for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
+    res.end(body);
+  };
+  const behaviour = {
     compression: 0,
     maxPayloadLength: o.maxPayloadLength ?? 1024 * 1024,
     idleTimeout: o.idleTimeoutSeconds ?? 120,
@@ -67,19 +85,38 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
       const extensions = req.getHeader('sec-websocket-extensions');
       const origin = req.getHeader('origin');
       if (origin !== '' && o.allowOrigin && !o.allowOrigin(origin)) {
-        res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json');
-        res.end('{"error":{"code":"E_FORBIDDEN","message":"this page\'s origin may not open the stream"}}');
-        return;
-      }
-      if (open >= max) {
-        res.writeStatus('503 Service Unavailable').writeHeader('Retry-After', '1').writeHeader('Content-Type', 'application/json');
-        res.end('{"error":{"code":"E_BUSY","message":"too many stream connections"}}');
+        refuse(res, '403 Forbidden', '{"error":{"code":"E_FORBIDDEN","message":"this page\'s origin may not open the stream"}}');
         return;
       }
       // a client may name the protocol; only ours is spoken
       const offered = protocols.split(',').map((p) => p.trim()).filter(Boolean);
       const chosen = offered.includes(PROTOCOL) ? PROTOCOL : '';
-      res.upgrade({}, key, chosen, extensions, context);
+      const upgrade = (grant: Grant | undefined): void => {
+        if (open >= max) {
+          refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"too many stream connections"}}', { 'Retry-After': '1' });
+          return;
+        }
+        res.upgrade({ grant }, key, chosen, extensions, context);
+      };
+      if (!o.authorise) return upgrade(undefined);
+      // the request is only valid during this callback: read what the check needs, answer after it
+      const auth = req.getHeader('authorization');
+      const headers: Record<string, string> = auth === '' ? {} : { authorization: auth };
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      o.authorise(req.getUrl(), headers, req.getQuery() ?? '').then(
+        (grant) => {
+          if (!aborted) res.cork(() => upgrade(grant));
+        },
+        (e: unknown) => {
+          if (aborted) return;
+          const err = asImageboxError(e);
+          const body = JSON.stringify({ error: { code: err.code, message: publicMessage(err) } });
+          res.cork(() => refuse(res, err.status === 401 ? '401 Unauthorized' : err.status === 403 ? '403 Forbidden' : '500 Internal Server Error', body, err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="imagebox", error="invalid_token"' } : {}));
+        },
+      );
     },
     open: (ws: UwsWebSocket) => {
       open++;
@@ -95,7 +132,8 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
           ws.end(code, reason);
         },
       };
-      data.session = o.createSession(transport);
+      data.session = o.createSession(transport, data.grant);
+      if (data.grant) armExpiry(data, transport, data.grant.expires);
     },
     message: (ws: UwsWebSocket, message: ArrayBuffer, isBinary: boolean) => {
       const s = ws.getUserData().session;
@@ -109,8 +147,22 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
       open--;
       const data = ws.getUserData();
       data.closed = true;
+      clearTimeout(data.expiry);
       data.session?.onClosed();
     },
-  });
+  };
+  app.ws(path, behaviour);
+  // the same stream under a token prefix (the viewer opened at /t/<token>/view/...)
+  if (o.authorise) app.ws(`/t/:token${path}`, behaviour);
   return { connections: () => open };
+}
+
+/** Close the connection when its token expires (1008, policy violation): the client reconnects with a fresh one. */
+function armExpiry(data: ReturnType<UwsWebSocket['getUserData']>, transport: StreamTransport, expires: number): void {
+  const ms = expires * 1000 - Date.now();
+  if (ms <= 0) return transport.close(1008, 'token expired');
+  // setTimeout holds at most ~24.8 days; a longer token re-arms
+  data.expiry = setTimeout(() => {
+    if (!data.closed) armExpiry(data, transport, expires);
+  }, Math.min(ms, 2 ** 31 - 1));
 }
