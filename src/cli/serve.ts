@@ -8,15 +8,22 @@ import { normaliseOrigin } from '../server/cors.js';
 import { integerArg, parseCommandLine, UsageError } from './args.js';
 import type { AccessControl } from '../server/access.js';
 import { accessFromEnv } from './token.js';
+import { parseLimits, type ServeLimits } from './limits.js';
+import { DEFAULT_LIMITS } from '../server/iiif/plan.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
+                     [--limit NAME=VALUE ...]
 
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
                     with "imagebox token"); the viewer's pages and /health stay open
+  --limit NAME=N    move a bound: maxWidth, maxHeight, maxArea (IIIF output), maxSourcePixels
+                    (pixels one answer may decode), streamConnections, streamMessageBytes,
+                    streamSlidesPerConnection, streamViewPixels, streamViewsPerSecond,
+                    streamIdleSeconds, streamInFlightBytes (docs/deployment.md)
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -41,6 +48,7 @@ export interface ServeArgs {
   corsOrigins: string[];
   /** Access control on (the secret from IMAGEBOX_TOKEN_SECRET). */
   requireToken: boolean;
+  limits: ServeLimits;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -62,6 +70,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'origin-connections': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'require-token': { type: 'boolean' },
+      limit: { type: 'string', multiple: true },
     },
     SERVE_USAGE,
   );
@@ -82,6 +91,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     iiifPrefetch: v['no-iiif-prefetch'] !== true,
     corsOrigins: (v['cors-origin'] as string[] | undefined) ?? [],
     requireToken: v['require-token'] === true,
+    limits: parseLimits((v['limit'] as string[] | undefined) ?? [], SERVE_USAGE),
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
   };
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
@@ -129,6 +139,9 @@ export async function runServe(argv: string[]): Promise<number> {
     images: { cacheBytes: a.cacheMb * 1024 * 1024, neighbourPrefetch: a.iiifPrefetch },
     corsOrigins: a.corsOrigins,
     access,
+    limits: { ...DEFAULT_LIMITS, ...a.limits.iiif },
+    maxStreamConnections: a.limits.streamConnections,
+    session: { limits: a.limits.stream, ...(a.limits.streamInFlightBytes !== undefined ? { maxInFlightBytes: a.limits.streamInFlightBytes } : {}) },
     onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
     });
   } catch (e) {

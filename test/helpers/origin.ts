@@ -132,6 +132,9 @@ export class Origin {
   abortedResponses = 0;
   /** Requests whose client went away before the (delayed) answer was sent. */
   clientGaveUp = 0;
+  /** Requests being answered now, and the most at once since the last reset. */
+  inFlight = 0;
+  maxInFlight = 0;
   /** Called as each request arrives (before any delay). */
   onRequest: ((entry: LoggedRequest) => void) | undefined;
   private server: Server | undefined;
@@ -173,6 +176,7 @@ export class Origin {
     this.bytesSent = 0;
     this.abortedResponses = 0;
     this.clientGaveUp = 0;
+    this.maxInFlight = this.inFlight;
     this.onRequest = undefined;
   }
 
@@ -202,6 +206,9 @@ export class Origin {
     };
     this.log.push(entry);
     this.requests++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
     this.onRequest?.(entry);
     if (entry.range) {
       this.rangeRequests++;

@@ -71,6 +71,6 @@ function dziTile(ctx: ServerContext, req: HttpRequest, entry: SlideEntry, slide:
     quality: 'default',
     format: 'jpg',
     canonical: `${region.x},${region.y},${region.w},${region.h}/${w},${h}/0/default.jpg`,
-  });
+  }, ctx.limits.maxSourcePixels);
   return ctx.images.respond(req, entry, slide, plan, `iiif\n${plan.canonical}`, {}, signal);
 }

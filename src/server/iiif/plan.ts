@@ -1,16 +1,29 @@
 // A parsed IIIF request resolved against one image: the level-0 region, the
 // output size, the pyramid level to read from, the canonical form, and whether
 // the answer is exactly one stored tile (passthrough). Pure.
+import { ImageboxError } from '../../errors.js';
 import { badRequest } from '../http-error.js';
 import type { Format, ImageRequest, Quality } from './request.js';
 
 export interface Limits {
+  /** Output width, height and pixels (IIIF's maxWidth, maxHeight, maxArea; in info.json). */
   maxWidth: number;
   maxHeight: number;
   maxArea: number;
+  /**
+   * Pixels of the pyramid level one answer may decode (the region at the level
+   * read): a small output of a large region of a slide without the levels to
+   * read it from (a one-level TIFF, a DeepZoom level far below the last stored
+   * one) is refused with E_TOO_LARGE instead of decoding gigapixels. Not in
+   * info.json (IIIF has no word for it).
+   */
+  maxSourcePixels?: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxWidth: 8192, maxHeight: 8192, maxArea: 4096 * 4096 };
+/** 512 Mpx: above any request of a pyramid with levels 4x apart at the maxArea (16.7 Mpx x 16 = 268 Mpx), ~5 s of JPEG decoding on one core. */
+export const DEFAULT_MAX_SOURCE_PIXELS = 512 * 1024 * 1024;
+
+export const DEFAULT_LIMITS: Limits = { maxWidth: 8192, maxHeight: 8192, maxArea: 4096 * 4096, maxSourcePixels: DEFAULT_MAX_SOURCE_PIXELS };
 
 /** What the planner needs of a pyramid level. */
 export interface PlanLevel {
@@ -168,7 +181,9 @@ export function bestLevel(levels: readonly PlanLevel[], factor: number): number 
 export function planImage(req: ImageRequest, img: PlanImage, lim: Limits = DEFAULT_LIMITS): ImagePlan {
   const region = resolveRegion(req, img.width, img.height);
   const [w, h] = resolveSize(req, region.w, region.h, lim);
-  return makePlan(img, {
+  return makePlan(
+    img,
+    {
     region,
     width: w,
     height: h,
@@ -177,13 +192,16 @@ export function planImage(req: ImageRequest, img: PlanImage, lim: Limits = DEFAU
     quality: req.quality,
     format: req.format,
     canonical: canonical(req, img, region, w, h, lim),
-  });
+    },
+    lim.maxSourcePixels,
+  );
 }
 
 /** A plan from an already resolved region and size (IIIF, DeepZoom): picks the level and the passthrough tile. */
 export function makePlan(
   img: PlanImage,
   p: Pick<ImagePlan, 'region' | 'width' | 'height' | 'rotation' | 'mirror' | 'quality' | 'format' | 'canonical'>,
+  maxSourcePixels = DEFAULT_MAX_SOURCE_PIXELS,
 ): ImagePlan {
   const factor = Math.min(p.region.w / p.width, p.region.h / p.height);
   const quarter = p.rotation === 90 || p.rotation === 270;
@@ -194,6 +212,14 @@ export function makePlan(
     level: bestLevel(img.levels, factor),
     passthrough: undefined,
   };
+  const ds = img.levels[plan.level]!.downsample;
+  const decoded = Math.ceil(p.region.w / ds) * Math.ceil(p.region.h / ds);
+  if (decoded > maxSourcePixels) {
+    throw new ImageboxError(
+      'E_TOO_LARGE',
+      `this answer would decode ${Math.round(decoded / 1e6)} Mpx of the slide's nearest level (at most ${Math.round(maxSourcePixels / 1e6)} Mpx): ask for a smaller region, or a slide with a pyramid`,
+    );
+  }
   plan.passthrough = passthroughTile(plan, img);
   return plan;
 }

@@ -42,7 +42,7 @@ export interface StreamEndpointOptions {
   path?: string;
   /** Connections at once (default 256); more get 503 at the upgrade. */
   maxConnections?: number;
-  /** Largest frame uWS accepts before closing with 1009 (default 1 MiB; the session answers smaller oversized ones with an error frame). */
+  /** Largest message uWS buffers: a bigger one drops the connection, no close frame (1006 at the client; default 1 MiB). The session answers smaller oversized ones with an error frame. */
   maxPayloadLength?: number;
   /** Seconds without traffic before uWS closes (pings keep live connections open; default 120). */
   idleTimeoutSeconds?: number;
