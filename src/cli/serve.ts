@@ -15,7 +15,7 @@ export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
-                     [--limit NAME=VALUE ...]
+                     [--limit NAME=VALUE ...] [--drain-seconds 10]
 
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
@@ -24,6 +24,8 @@ export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0]
                     (pixels one answer may decode), streamConnections, streamMessageBytes,
                     streamSlidesPerConnection, streamViewPixels, streamViewsPerSecond,
                     streamIdleSeconds, streamInFlightBytes (docs/deployment.md)
+  --drain-seconds N on SIGTERM/SIGINT: stop accepting, close streams (1001), give requests
+                    in flight N s to finish (default 10); a second signal stops at once
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -49,6 +51,8 @@ export interface ServeArgs {
   /** Access control on (the secret from IMAGEBOX_TOKEN_SECRET). */
   requireToken: boolean;
   limits: ServeLimits;
+  /** On SIGTERM/SIGINT: seconds in-flight requests get to finish. */
+  drainSeconds: number;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -71,6 +75,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'cors-origin': { type: 'string', multiple: true },
       'require-token': { type: 'boolean' },
       limit: { type: 'string', multiple: true },
+      'drain-seconds': { type: 'string' },
     },
     SERVE_USAGE,
   );
@@ -92,6 +97,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     corsOrigins: (v['cors-origin'] as string[] | undefined) ?? [],
     requireToken: v['require-token'] === true,
     limits: parseLimits((v['limit'] as string[] | undefined) ?? [], SERVE_USAGE),
+    drainSeconds: integerArg('--drain-seconds', str('drain-seconds') ?? '10', 0, 3600, SERVE_USAGE),
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
   };
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
@@ -160,6 +166,15 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await server.close();
+  // graceful: in-flight answers finish (up to --drain-seconds), streams get 1001; a second signal stops at once
+  const again = (): void => {
+    process.stderr.write('imagebox: stopped before the drain finished\n');
+    process.exit(1);
+  };
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  process.stderr.write(`imagebox: shutting down: ${server.box.streamConnections()} stream(s) closed, requests in flight get ${a.drainSeconds} s to finish\n`);
+  const { cut } = await server.close({ graceMs: a.drainSeconds * 1000 });
+  process.stderr.write(`imagebox: stopped${cut > 0 ? ` (${cut} request(s) cut at the deadline)` : ''}\n`);
   return 0;
 }

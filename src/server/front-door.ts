@@ -35,6 +35,11 @@ export interface FrontDoorOptions {
 export interface FrontDoor {
   port: number;
   host: string;
+  /** Stop accepting connections (open ones, and the uWS connections they carry, go on). */
+  stopListening(): void;
+  /** Requests the front door answers itself now (uWS counts its own). */
+  pending(): number;
+  idle(): Promise<void>;
   close(): Promise<void>;
   stats(): { spliced: number; answered: number; rejected: number };
 }
@@ -81,6 +86,11 @@ export function toHttpRequest(h: RequestHead): HttpRequest {
 export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const timeoutMs = o.headTimeoutMs ?? 10_000;
   const sockets = new Set<Socket>();
+  /** Client connections carried to uWS. */
+  const spliced = new Set<Socket>();
+  /** Their connections to uWS. */
+  const ups = new Set<Socket>();
+  const upstreams = (s: Socket): boolean => ups.has(s);
   const counters = { spliced: 0, answered: 0, rejected: 0 };
 
   const reject = (socket: Socket, e: unknown): void => {
@@ -88,24 +98,37 @@ export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
     answer(socket, errorResponse(e), false);
   };
 
+  let pending = 0;
+  const waiters: (() => void)[] = [];
   const serveHere = (socket: Socket, h: RequestHead): void => {
     counters.answered++;
     const ac = new AbortController();
     socket.once('close', () => ac.abort());
     socket.pause(); // a body, if any, is not read: the connection closes after the answer
-    o.handler(toHttpRequest(h), ac.signal).then(
-      (r) => !socket.destroyed && answer(socket, r, h.method === 'HEAD'),
-      (e: unknown) => !socket.destroyed && answer(socket, errorResponse(asImageboxError(e)), false),
-    );
+    pending++;
+    const done = (): void => {
+      if (--pending === 0) for (const w of waiters.splice(0)) w();
+    };
+    o.handler(toHttpRequest(h), ac.signal)
+      .then(
+        (r) => !socket.destroyed && answer(socket, r, h.method === 'HEAD'),
+        (e: unknown) => !socket.destroyed && answer(socket, errorResponse(asImageboxError(e)), false),
+      )
+      .finally(done);
   };
 
   const splice = (socket: Socket, first: Buffer): void => {
     counters.spliced++;
     const up = createConnection({ host: o.upstream.host, port: o.upstream.port, noDelay: true });
     sockets.add(up);
+    ups.add(up);
+    spliced.add(socket);
     up.on('close', () => {
       sockets.delete(up);
-      socket.destroy();
+      ups.delete(up);
+      // end, not destroy: what uWS wrote last (a response, a WebSocket close frame) still reaches the client
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
     });
     up.on('error', () => socket.destroy());
     socket.on('close', () => up.destroy());
@@ -116,7 +139,10 @@ export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      spliced.delete(socket);
+    });
     socket.on('error', () => socket.destroy());
     let buf: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => reject(socket, new ImageboxError('E_REQUEST_TIMEOUT', `request head not received within ${timeoutMs} ms`)), timeoutMs);
@@ -155,11 +181,18 @@ export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
         port,
         host: o.host,
         stats: () => ({ ...counters }),
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-          }),
+        stopListening: () => {
+          if (server.listening) server.close();
+        },
+        pending: () => pending,
+        idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+        // uWS is closed first: a spliced connection ends once what uWS wrote has gone through (at most a second)
+        close: async () => {
+          if (server.listening) server.close();
+          for (const s of sockets) if (!spliced.has(s) && !upstreams(s)) s.destroy();
+          for (let i = 0; i < 50 && spliced.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+          for (const s of sockets) s.destroy();
+        },
       });
     });
   });

@@ -35,7 +35,13 @@ export interface StartedServer {
   /** What is bound, for the start-up line: "0.0.0.0:8080 (every interface)". */
   bound: string;
   frontDoor: FrontDoor | undefined;
-  close(): Promise<void>;
+  /**
+   * Stop: no new connections; streams closed with 1001 (going away: the viewer
+   * reconnects, to another node behind a balancer); requests in flight answered
+   * for up to `graceMs` (default 0: cut at once), then everything closed.
+   * Resolves with the requests still unanswered when the grace ran out.
+   */
+  close(options?: { graceMs?: number }): Promise<{ cut: number }>;
 }
 
 export async function startServer(options: ServeOptions): Promise<StartedServer> {
@@ -81,10 +87,28 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
     url: `http://${local}:${bound}`,
     bound: `${host.includes(':') ? `[${host}]` : host}:${bound}${everywhere ? ` (every ${host === '::' ? '' : 'IPv4 '}interface)` : ''}`,
     frontDoor: front,
-    async close() {
-      await front?.close();
+    async close({ graceMs = 0 } = {}) {
+      front?.stopListening();
+      uws!.stopListening();
+      endpoint?.closeAll(1001, 'server shutting down');
+      // the close frames go out before the sockets are torn down (at most a second)
+      for (let i = 0; i < 50 && (endpoint?.connections() ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      if (graceMs > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.all([uws!.idle(), front?.idle()]),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, graceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      const cut = uws!.pending() + (front?.pending() ?? 0);
+      // uWS first: its last bytes (answers, close frames) then drain through the front door's splices
       uws!.close();
+      await front?.close();
       await box.close();
+      return { cut };
     },
   };
 }

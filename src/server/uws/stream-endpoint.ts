@@ -12,7 +12,7 @@ interface UwsWebSocket {
   send(message: Uint8Array, isBinary: boolean, compress?: boolean): number;
   getBufferedAmount(): number;
   end(code?: number, reason?: string): void;
-  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout> };
+  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout>; transport?: StreamTransport };
 }
 interface UwsUpgradeResponse {
   upgrade(userData: object, key: string, protocol: string, extensions: string, context: unknown): void;
@@ -61,10 +61,14 @@ export interface StreamEndpointOptions {
 
 export interface StreamEndpoint {
   connections(): number;
+  /** Refuse new connections (503 E_BUSY) and close the open ones with this code (1001: going away, the viewer reconnects elsewhere). */
+  closeAll(code: number, reason: string): void;
 }
 
 export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEndpoint {
   let open = 0;
+  let closing = false;
+  const transports = new Set<StreamTransport>();
   const max = o.maxConnections ?? 256;
   const path = o.path ?? '/stream';
   const refuse = (res: UwsUpgradeResponse, status: string, body: string, extra: Record<string, string> = {}): void => {
@@ -92,6 +96,10 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
       const offered = protocols.split(',').map((p) => p.trim()).filter(Boolean);
       const chosen = offered.includes(PROTOCOL) ? PROTOCOL : '';
       const upgrade = (grant: Grant | undefined): void => {
+        if (closing) {
+          refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"the server is shutting down"}}', { 'Retry-After': '1', Connection: 'close' });
+          return;
+        }
         if (open >= max) {
           refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"too many stream connections"}}', { 'Retry-After': '1' });
           return;
@@ -132,6 +140,8 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
           ws.end(code, reason);
         },
       };
+      transports.add(transport);
+      data.transport = transport;
       data.session = o.createSession(transport, data.grant);
       if (data.grant) armExpiry(data, transport, data.grant.expires);
     },
@@ -148,13 +158,20 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
       const data = ws.getUserData();
       data.closed = true;
       clearTimeout(data.expiry);
+      if (data.transport) transports.delete(data.transport);
       data.session?.onClosed();
     },
   };
   app.ws(path, behaviour);
   // the same stream under a token prefix (the viewer opened at /t/<token>/view/...)
   if (o.authorise) app.ws(`/t/:token${path}`, behaviour);
-  return { connections: () => open };
+  return {
+    connections: () => open,
+    closeAll(code, reason) {
+      closing = true;
+      for (const t of [...transports]) t.close(code, reason);
+    },
+  };
 }
 
 /** Close the connection when its token expires (1008, policy violation): the client reconnects with a fresh one. */

@@ -64,12 +64,19 @@ export type RequestHandler = (req: HttpRequest, signal: AbortSignal) => Promise<
 export interface Listening {
   port: number;
   host: string;
+  /** Stop accepting connections; those open are served on. */
+  stopListening(): void;
+  /** Requests being answered now (handler running or a large body still being written). */
+  pending(): number;
+  /** Resolves when no request is being answered. */
+  idle(): Promise<void>;
   close(): void;
 }
 
 const BIG_BODY = 64 * 1024;
 
-function write(res: UwsResponse, r: HttpResponse, head: boolean, state: { aborted: boolean }): void {
+/** Write the response; `done` is called once it is all handed to the socket (or the client went away). */
+function write(res: UwsResponse, r: HttpResponse, head: boolean, state: { aborted: boolean; onAbort?: () => void }, done: () => void): void {
   res.writeStatus(`${r.status} ${STATUS_CODES[r.status] ?? 'Unknown'}`);
   for (const [k, v] of Object.entries(r.headers)) {
     if (k.toLowerCase() === 'content-length') continue; // uWS writes it
@@ -80,20 +87,22 @@ function write(res: UwsResponse, r: HttpResponse, head: boolean, state: { aborte
     if (head && body) res.endWithoutBody(body.byteLength);
     else if (r.status === 304 || r.status === 204) res.endWithoutBody();
     else res.end();
-    return;
+    return done();
   }
   if (body.byteLength <= BIG_BODY) {
     res.end(body);
-    return;
+    return done();
   }
   // large body: stream it as the socket drains
   const total = body.byteLength;
   const start = res.getWriteOffset();
-  const [ok, done] = res.tryEnd(body, total);
-  if (done || ok) return;
+  const [ok, finished] = res.tryEnd(body, total);
+  if (finished || ok) return done();
+  state.onAbort = done;
   res.onWritable((offset) => {
     if (state.aborted) return true;
-    const [ok2] = res.tryEnd(body.subarray(offset - start), total);
+    const [ok2, finished2] = res.tryEnd(body.subarray(offset - start), total);
+    if (ok2 || finished2) done();
     return ok2;
   });
 }
@@ -114,6 +123,11 @@ export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080, o
   const uws = nativeUws();
   const app = uws.App();
   options.configure?.(app);
+  let pending = 0;
+  let waiters: (() => void)[] = [];
+  const finished = (): void => {
+    if (--pending === 0) for (const w of waiters.splice(0)) w();
+  };
   app.any('/*', (res, ureq) => {
     // read everything now: ureq is invalid after this callback returns
     const headers: Record<string, string> = {};
@@ -128,19 +142,27 @@ export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080, o
     };
     const ac = new AbortController();
     setMaxListeners(0, ac.signal);
-    const state = { aborted: false };
+    pending++;
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
+      finished();
+    };
+    const state: { aborted: boolean; onAbort?: () => void } = { aborted: false };
     res.onAborted(() => {
       state.aborted = true;
       ac.abort();
+      state.onAbort?.();
     });
     handler(req, ac.signal).then(
       (r) => {
-        if (state.aborted) return;
-        res.cork(() => write(res, r, req.method === 'HEAD', state));
+        if (state.aborted) return done();
+        res.cork(() => write(res, r, req.method === 'HEAD', state, done));
       },
       () => {
-        if (state.aborted) return;
-        res.cork(() => write(res, { status: 500, headers: { 'Content-Type': 'application/json' }, body: '{"error":{"code":"E_INTERNAL","message":"internal error"}}' }, false, state));
+        if (state.aborted) return done();
+        res.cork(() => write(res, { status: 500, headers: { 'Content-Type': 'application/json' }, body: '{"error":{"code":"E_INTERNAL","message":"internal error"}}' }, false, state, done));
       },
     );
   });
@@ -151,12 +173,21 @@ export function listen(handler: RequestHandler, host = '0.0.0.0', port = 8080, o
         probeListenError(host, port).then(reject, reject);
         return;
       }
+      let listening = true;
+      const stopListening = (): void => {
+        if (listening) uws.us_listen_socket_close(token);
+        listening = false;
+      };
       resolve({
         port: uws.us_socket_local_port(token),
         host,
+        stopListening,
+        pending: () => pending,
+        idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
         close() {
-          uws.us_listen_socket_close(token);
+          stopListening();
           app.close?.();
+          waiters = [];
         },
       });
     });
