@@ -1,8 +1,9 @@
 // Seeded mutation fuzzing of every parser that reads untrusted bytes: the TIFF /
 // BigTIFF parser and vendor readers (through openSlide on a MemorySource, then a
 // tile read and decode), the JPEG decoder (WASM kernel), LZW and Deflate tiles,
-// the JPEG 2000 wrapper (OpenJPEG WASM), the IIIF request parser and the
-// WebSocket protocol decoders. Inputs are fixtures with bytes flipped, runs
+// the JPEG 2000 wrapper (OpenJPEG WASM), the IIIF request parser, every HTTP
+// route (DeepZoom, IIIF, the JSON API, token prefixes) through the real handler,
+// and the WebSocket protocol decoders. Inputs are fixtures with bytes flipped, runs
 // overwritten with extreme values, spliced or truncated, plus random bytes. Every
 // input must end in a result or a typed ImageboxError (a WASM trap, a RangeError
 // or a hang is a failure) within a time bound, and the process's memory must stay
@@ -24,6 +25,10 @@ import { jpeg2000Decoder } from '../../src/codecs/jpeg2000-node.js';
 import type { Jpeg2000Decoder } from '../../src/codecs/jpeg2000.js';
 import { parseImageRequest } from '../../src/server/iiif/request.js';
 import { xorshift32 } from '../helpers/rng.js';
+import { ImageboxError } from '../../src/errors.js';
+import { createImagebox } from '../../src/server/app.js';
+import { AccessControl } from '../../src/server/access.js';
+import { workerUrl } from '../server/helpers.js';
 import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, encodeTile, MessageType, PROTOCOL } from '../../src/stream/protocol.js';
 
 const CASES = Number(process.env['FUZZ_CASES'] ?? 150);
@@ -210,6 +215,56 @@ describe('fuzz: every untrusted-bytes parser ends in a result or a typed error',
         return parseImageRequest(b.length % 2 === 0 ? 3 : 2, params);
       },
     );
+  }, 300_000);
+
+  // the whole HTTP surface: DeepZoom and IIIF routes, the JSON API, token prefixes, percent-escapes, through the real handler and pixel workers
+  it('HTTP routes: DeepZoom and IIIF URL parsers, the JSON API, token prefixes (the real handler: never a 500)', async () => {
+    const box = createImagebox({ registry: { slidesDir: `${FIX}wsi` }, pixels: { size: 1, workerUrl: await workerUrl() }, access: new AccessControl('the fuzzer secret, thirty-two bytes at least') });
+    const token = await box.access!.sign('*', 3600);
+    const valid = [
+      '/dzi/aperio-jpeg.svs.dzi',
+      '/dzi/aperio-jpeg.svs_files/12/3_2.jpeg',
+      '/dzi/generic-pyramid-jpeg.tif_files/9/0_0.jpeg',
+      '/dzi/strip-lzw.tif_files/5/0_0.jpg',
+      '/iiif/3/aperio-jpeg.svs/info.json',
+      '/iiif/2/generic-lzw-predictor.tif/0,0,512,512/256,/0/default.png',
+      '/iiif/3/bigendian-lzw-pyramid.tif/pct:10,10,20,20/max/90/gray.jpg',
+      '/slides/aperio-jpeg.svs',
+      '/slides/aperio-jpeg.svs/associated/thumbnail.png',
+      '/slides',
+    ];
+    const bits = ['/', '%2F', '%', '%00', '..', '_files', '.dzi', '_', '.jpeg', '99', '-1', '9999999', '/t/', token, 'x'.repeat(300), '?', '\u00e9', ',', '!'];
+    try {
+      await fuzz(
+        'http-routes',
+        (r) => {
+          let s = valid[r(valid.length)]!;
+          const n = r(4);
+          for (let i = 0; i < n; i++) {
+            const p = r(s.length + 1);
+            const m = r(7); // 3-6: a number replaced (the structure kept, the values extreme)
+            if (m === 0) s = s.slice(0, p) + s.slice(p + 1 + r(6));
+            else if (m === 1) s = s.slice(0, p) + bits[r(bits.length)] + s.slice(p);
+            else if (m === 2) s = s.slice(0, p) + alphabet.slice(r(alphabet.length), r(alphabet.length) + 1 + r(3)) + s.slice(p);
+            else s = s.replace(/\d+/, r(2) === 0 ? String(EXTREMES[r(EXTREMES.length)]) : String(r(40)));
+          }
+          if (r(3) === 0) s = `/t/${r(2) === 0 ? token : token.slice(0, r(token.length))}${s}`;
+          return new TextEncoder().encode(s);
+        },
+        async (b) => {
+          const raw = new TextDecoder().decode(b);
+          const q = raw.indexOf('?');
+          const res = await box.handle({ method: 'GET', path: q < 0 ? raw : raw.slice(0, q), query: q < 0 ? '' : raw.slice(q + 1), headers: { host: 'fuzz', authorization: `Bearer ${token}` } });
+          if (res.status >= 500 && res.status !== 503) throw new Error(`status ${res.status} for ${raw.slice(0, 200)}: ${String(res.body).slice(0, 200)}`);
+          if (res.status >= 400) {
+            const code = (JSON.parse(String(res.body)) as { error: { code: string } }).error.code;
+            throw new ImageboxError(code as never, 'typed');
+          }
+        },
+      );
+    } finally {
+      await box.close();
+    }
   }, 300_000);
 
   const client = [
