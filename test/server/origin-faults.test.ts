@@ -26,6 +26,8 @@ import { FIXTURES, start, type StartedServer } from './helpers.js';
 
 const A = 'aperio-jpeg.svs'; // 8000 x 6000, 256 px JPEG tiles, 9.4 MB
 const A_BYTES = new Uint8Array(readFileSync(`${FIXTURES}/${A}`));
+const B = 'generic-pyramid-jpeg.tif'; // 4096 x 3072, 256 px JPEG tiles: other bytes, other pixels
+const B_BYTES = new Uint8Array(readFileSync(`${FIXTURES}/${B}`));
 const MiB = 1024 * 1024;
 const LIMITS = { timeoutMs: 500, deadlineMs: 1500, retryBaseMs: 5 } as const;
 /** Attempts of one read before it gives up (retries 5, the default). */
@@ -78,6 +80,31 @@ function firstAnswerOnly(origin: Origin, faults: Faults): void {
   origin.onRequest = () => {
     if (++n === 2) origin.faults = {};
   };
+}
+
+/** Where a stored tile's bytes are in a fixture. */
+async function tileRange(file: string, col: number, row: number): Promise<{ offset: number; length: number }> {
+  const local = await openSlide(`${FIXTURES}/${file}`);
+  try {
+    await local.warmLevel(0);
+    return local.tileByteRange(0, col, row)!;
+  } finally {
+    await local.close();
+  }
+}
+
+/** Whether any request the origin logged asked for a byte of `r`. */
+function asked(o: Origin, r: { offset: number; length: number }): boolean {
+  return o.log.some((l) =>
+    (l.range ?? '')
+      .replace('bytes=', '')
+      .split(',')
+      .filter(Boolean)
+      .some((p) => {
+        const [a, b] = p.split('-').map(Number) as [number, number];
+        return a < r.offset + r.length && b >= r.offset;
+      }),
+  );
 }
 
 async function waitFor(cond: () => boolean, what: string): Promise<void> {
@@ -503,4 +530,67 @@ describe('a circuit breaker per origin (threshold 3, cool-down 300 ms here)', ()
       await expectGood(p1, 'd', 1, b, dead);
     });
   }
+});
+
+describe('a changed remote file drops what was prefetched for plain IIIF clients', () => {
+  let po: Origin;
+  beforeAll(async () => {
+    po = await new Origin().start();
+  });
+  afterAll(async () => {
+    await po?.stop();
+  });
+
+  /** Open `id`, ask for three tiles side by side (a viewer): the third one's neighbours are read ahead; wait until they are in. */
+  async function warmNeighbours(t: StartedServer, id: string): Promise<void> {
+    expect((await get(`${t.url}/iiif/3/${id}/info.json`)).status).toBe(200);
+    await t.box.context.registry.use(id, (_e, slide) => slide.warmLevel(0));
+    for (const [x, y] of [[2304, 2304], [2560, 2304], [2560, 2560]]) {
+      expect((await get(`${t.url}/iiif/3/${id}/${x},${y},256,256/256,256/0/default.jpg`)).status).toBe(200);
+    }
+    const prefetched = (): number => t.box.context.registry.openSlides().reduce((n, sl) => n + ((sl.source.stats?.() as { prefetchRanges?: number } | undefined)?.prefetchRanges ?? 0), 0);
+    // (the six not read yet go as one multi-range request of three spans: two rows of three adjacent tiles, and one more)
+    await waitFor(() => prefetched() >= 3 && po.log.every((l) => l.status !== undefined), 'the neighbours to be read ahead');
+    // one neighbour is now served without asking the origin for its bytes: it was read ahead (from the old bytes)
+    await expectGood('2816,2560,256,256/256,256/0/default.jpg', id, null, t, po);
+    expect(asked(po, await tileRange(A, 11, 10))).toBe(false);
+  }
+
+  it('the change found by another read: a neighbour read ahead before it comes from the new bytes', async () => {
+    po.put('/x.svs', A_BYTES);
+    const t = await start({ registry: { config: { slides: { x: { url: po.url('/x.svs') } } } }, pixels: { size: 1 } });
+    try {
+      await warmNeighbours(t, 'x');
+      po.put('/x.svs', B_BYTES); // a new ETag, another slide
+      // a tile nobody read: its read meets the new ETag, the slide is opened again
+      const changes = t.box.context.registry.changes;
+      await expectGood('512,768,256,256/256,256/0/default.jpg', 'x', null, t, po, B);
+      expect(t.box.context.registry.changes).toBe(changes + 1);
+      // the neighbours read ahead from the old bytes are gone with the old slide
+      for (const p of ['2816,2816,256,256/256,256/0/default.jpg', '2304,2816,256,256/256,256/0/default.jpg']) {
+        const r = await get(`${t.url}/iiif/3/x/${p}`);
+        expect(r.status, p).toBe(200);
+        expect(same(r.body, await reference(p, B)), `${p}: the new bytes`).toBe(true);
+        expect(same(r.body, await reference(p, A)), `${p}: not the old bytes`).toBe(false);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the change found by revalidation (revalidateRemoteMs 0): the neighbour read ahead is asked for first, and comes from the new bytes', async () => {
+    po.put('/y.svs', A_BYTES);
+    const t = await start({ registry: { revalidateRemoteMs: 0, config: { slides: { y: { url: po.url('/y.svs') } } } }, pixels: { size: 1 } });
+    try {
+      await warmNeighbours(t, 'y');
+      po.put('/y.svs', B_BYTES);
+      const p = '2816,2816,256,256/256,256/0/default.jpg';
+      const r = await get(`${t.url}/iiif/3/y/${p}`);
+      expect(r.status).toBe(200);
+      expect(same(r.body, await reference(p, B)), 'the new bytes').toBe(true);
+      expect(t.box.context.registry.changes).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
 });
