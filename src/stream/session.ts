@@ -490,7 +490,9 @@ export class StreamSession {
     try {
       await this.host.use(s.id, async (slide, ref, info) => {
         if (ref.version !== s.ref.version) {
-          // the slide's bytes changed: the client hears of it and views again
+          // the slide's bytes changed: the client hears of it and views again; nothing
+          // of this batch is read (settled here, or `preparing` would hold its budget for ever)
+          for (const w of batch) done(w);
           this.slideChanged(s, ref, info);
           return;
         }

@@ -20,6 +20,7 @@ import { openSlide } from '../../src/node/open-slide.js';
 import { allowPredicate } from '../../src/server/allow.js';
 import type { SourceSpec } from '../../src/server/registry.js';
 import type { Slide } from '../../src/slide/slide.js';
+import { connectTileStream, type StreamSlide, type StreamTile, type TileStream } from '../../src/stream/client-node.js';
 import { Origin, type ChaosKind, type Faults } from '../helpers/origin.js';
 import { decodeImage } from '../helpers/pixels.js';
 import { FIXTURES, start, type StartedServer } from './helpers.js';
@@ -591,6 +592,100 @@ describe('a changed remote file drops what was prefetched for plain IIIF clients
       expect(t.box.context.registry.changes).toBe(1);
     } finally {
       await t.close();
+    }
+  });
+});
+
+/** Wait until the server has nothing queued or being prepared for this connection. */
+async function settled(c: TileStream): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const st = await c.serverStats();
+    if (st['queued'] === 0 && st['preparing'] === 0 && st['outboxBytes'] === 0) return;
+    await sleep(10);
+  }
+  throw new Error('the stream did not settle');
+}
+
+describe('a changed remote file under the WebSocket stream: streamed, prefetched and decoded tiles', () => {
+  let so: Origin;
+  let t: StartedServer;
+  let localA: Slide;
+  let localB: Slide;
+  const ws = (): string => t.url.replace(/^http/, 'ws') + '/stream';
+  beforeAll(async () => {
+    so = await new Origin().start();
+    so.put('/x.svs', A_BYTES);
+    so.put('/y.svs', A_BYTES);
+    t = await start({ registry: { config: { slides: { x: { url: so.url('/x.svs') }, y: { url: so.url('/y.svs') } } } }, pixels: { size: 1 } });
+    localA = await openSlide(`${FIXTURES}/${A}`);
+    localB = await openSlide(`${FIXTURES}/${B}`);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await so?.stop();
+    await localA?.close();
+    await localB?.close();
+  });
+
+  /** Every tile of the view has the pixels of `local`'s readTile (RGBA, exact). */
+  async function expectPixels(tiles: Map<string, StreamTile>, local: Slide, view: { x: number; y: number; width: number; height: number }, what: string): Promise<number> {
+    let n = 0;
+    for (let row = Math.floor(view.y / 256); row <= Math.floor((view.y + view.height - 1) / 256); row++) {
+      for (let col = Math.floor(view.x / 256); col <= Math.floor((view.x + view.width - 1) / 256); col++) {
+        const got = tiles.get(`0/${col}/${row}`);
+        expect(got, `${what}: tile ${col},${row} arrived`).toBeDefined();
+        expect(got!.encoding).toBe('rgba');
+        const want = await local.readTile(0, col, row);
+        expect(Buffer.from(got!.data).equals(Buffer.from(want.data)), `${what}: pixels of ${col},${row}`).toBe(true);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  function collect(c: TileStream): { tiles: Map<string, StreamTile>; changed: StreamSlide[] } {
+    const tiles = new Map<string, StreamTile>();
+    const changed: StreamSlide[] = [];
+    c.on('tile', (x) => tiles.set(`${x.level}/${x.col}/${x.row}`, x));
+    c.on('slide', (x) => changed.push(x));
+    return { tiles, changed };
+  }
+
+  const V1 = { level: 0, x: 512, y: 512, width: 768, height: 512 }; // columns 2-4, rows 2-3
+  const AHEAD = { level: 0, x: 1280, y: 512, width: 256, height: 512 }; // column 5: pushed ahead of a view moving right
+
+  it('the stream meets the change: a SLIDE frame marked changed with the new size, and the same view again brings every tile anew with the new pixels (none from the decoded-tile cache)', async () => {
+    const c = await connectTileStream(ws(), { encodings: ['rgba'] });
+    try {
+      const { tiles, changed } = collect(c);
+      const slide = await c.open('x');
+      expect(slide.width).toBe(8000);
+      await c.view(slide.handle, V1, { vx: 600, vy: 0 });
+      await settled(c);
+      await expectPixels(tiles, localA, V1, 'before');
+      expect(tiles.get('0/5/2')?.prefetched, 'column 5 was pushed ahead').toBe(true);
+      so.put('/x.svs', B_BYTES);
+      tiles.clear();
+      // a view of tiles not read yet: its reads meet the new ETag
+      const far = c.view(slide.handle, { level: 0, x: 2560, y: 2048, width: 512, height: 512 });
+      far.catch(() => undefined);
+      await waitFor(() => changed.length > 0, 'the SLIDE frame of the change');
+      expect(changed).toHaveLength(1);
+      expect([changed[0]!.handle, changed[0]!.changed, changed[0]!.width, changed[0]!.height]).toEqual([slide.handle, true, 4096, 3072]);
+      expect([...tiles.values()].filter((x) => x.level === 0 && x.col >= 10 && x.row >= 8)).toEqual([]); // nothing of the old bytes sent for it
+      // the batch that met the change was not read: nothing of it is left being prepared (it held the
+      // connection's budget for ever, and no tile came again: 32 RGBA tiles = the 8 MiB in flight)
+      await settled(c);
+      expect((await c.serverStats())['preparing']).toBe(0);
+      const again = await c.view(slide.handle, V1);
+      expect(again.cached).toBe(false);
+      expect(await expectPixels(tiles, localB, V1, 'after')).toBe(again.tiles);
+      await c.view(slide.handle, AHEAD);
+      await expectPixels(tiles, localB, AHEAD, 'the column pushed ahead before the change');
+      const st = await c.serverStats();
+      expect(st['errors']).toBe(0);
+    } finally {
+      await c.close();
     }
   });
 });
