@@ -130,6 +130,7 @@ export class StreamSession {
   private drainRate: number | undefined;
   private jpegSince = 0;
   private readonly unregister: () => void;
+  private readonly unwatch: (() => void) | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** originRequests: the slide's origin requests while this connection's batches were read (other connections' reads of the same slide in that time count too). */
   readonly stats = { tilesSent: 0, bytesSent: 0, prefetchSent: 0, prefetchUsed: 0, cancelled: 0, errors: 0, views: 0, viewsDone: 0, rgba: 0, jpeg: 0, originRequests: 0 };
@@ -148,6 +149,7 @@ export class StreamSession {
     this.viewTokens.tokens = this.limits.maxViewsPerSecond;
     this.viewTokens.at = Date.now();
     this.unregister = host.register(this);
+    this.unwatch = host.onSlideChanged?.((id) => queueMicrotask(() => this.recheck(id)));
   }
 
   /** What this connection holds in the server: frames waiting to be sent and the socket's backlog. */
@@ -207,6 +209,7 @@ export class StreamSession {
     this.outboxBytes = 0;
     this.host.forget(this);
     this.unregister();
+    this.unwatch?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
@@ -487,13 +490,15 @@ export class StreamSession {
       this.preparing--;
       s.inflight.delete(w.key);
     };
+    // the bytes the batch was planned on (its tiles are of their grid)
+    const planned = s.ref.version;
     try {
       await this.host.use(s.id, async (slide, ref, info) => {
-        if (ref.version !== s.ref.version) {
-          // the slide's bytes changed: the client hears of it and views again; nothing
+        if (ref.version !== planned) {
+          // the slide's bytes changed: the client hears of it (once) and views again; nothing
           // of this batch is read (settled here, or `preparing` would hold its budget for ever)
           for (const w of batch) done(w);
-          this.slideChanged(s, ref, info);
+          if (ref.version !== s.ref.version) this.slideChanged(s, ref, info);
           return;
         }
         const todo = batch.filter((w) => !settledKeys.has(w.key));
@@ -524,6 +529,18 @@ export class StreamSession {
         done(w);
         this.tileFailed(s, w, e);
       }
+    }
+  }
+
+  /** The host found the bytes of slide `id` changed: its handles look at the slide as it is now (a SLIDE frame when it changed). */
+  private recheck(id: string): void {
+    for (const s of this.slides.values()) {
+      if (s.id !== id || s.closed) continue;
+      this.host
+        .use(id, async (_slide, ref, info) => {
+          if (!s.closed && !this.closed && ref.version !== s.ref.version) this.slideChanged(s, ref, info);
+        })
+        .catch(() => undefined); // (a slide that no longer opens fails the next read, with its error)
     }
   }
 

@@ -688,4 +688,28 @@ describe('a changed remote file under the WebSocket stream: streamed, prefetched
       await c.close();
     }
   });
+
+  it('the change found by another client (an IIIF request): the stream is told at once, and the same view brings the new pixels', async () => {
+    const c = await connectTileStream(ws(), { encodings: ['rgba'] });
+    try {
+      const { tiles, changed } = collect(c);
+      const slide = await c.open('y');
+      await c.view(slide.handle, V1, { vx: 600, vy: 0 });
+      await settled(c);
+      await expectPixels(tiles, localA, V1, 'before');
+      so.put('/y.svs', B_BYTES);
+      // an IIIF client's read meets the new ETag: the registry drops the slide
+      const r = await get(`${t.url}/iiif/3/y/2560,2304,256,256/256,256/0/default.jpg`);
+      expect(r.status).toBe(200);
+      expect(t.box.context.registry.changes).toBeGreaterThanOrEqual(1);
+      await waitFor(() => changed.length > 0, 'the SLIDE frame of the change');
+      expect([changed[0]!.handle, changed[0]!.changed, changed[0]!.width]).toEqual([slide.handle, true, 4096]);
+      tiles.clear();
+      const again = await c.view(slide.handle, V1);
+      expect(again.cached).toBe(false);
+      await expectPixels(tiles, localB, V1, 'after');
+    } finally {
+      await c.close();
+    }
+  });
 });
