@@ -72,6 +72,7 @@ interface SlideStream {
   ref: SlideRef;
   levels: LevelGrid[];
   sent: Set<number>;
+  /** Tiles that failed for good (their bytes: 4xx); those the origin failed to give are not kept here. */
   failed: Set<number>;
   inflight: Set<number>;
   /** Sent as prefetch and not (yet) seen in a view. */
@@ -620,7 +621,9 @@ export class StreamSession {
     if (s.closed || this.closed) return;
     const err = asImageboxError(e);
     if (err.code === 'E_ABORTED') return;
-    s.failed.add(w.key);
+    // a tile whose bytes are bad stays failed on this handle; one the origin (or the server)
+    // failed to give (5xx: E_ORIGIN, E_TIMEOUT, ...) is asked for again by the next view
+    if (err.status < 500) s.failed.add(w.key);
     this.stats.errors++;
     this.host.counters.tileErrors++;
     if (s.wanted.get(w.key)?.tier === Tier.Visible || s.pendingVisible.has(w.key)) {

@@ -125,7 +125,7 @@ let transport: UndiciTransport;
 beforeAll(async () => {
   origin = await new Origin().start();
   other = await new Origin().start();
-  for (const p of ['/r.svs', '/auth/s.svs', '/flap.svs', '/norange.svs', '/open416.svs', '/mp-reordered.svs', '/mp-missing.svs', '/mp-short.svs']) origin.put(p, A_BYTES);
+  for (const p of ['/r.svs', '/auth/s.svs', '/flap.svs', '/norange.svs', '/open416.svs', '/mp-reordered.svs', '/mp-missing.svs', '/mp-short.svs', '/st.svs']) origin.put(p, A_BYTES);
   other.put('/auth/s.svs', A_BYTES);
   transport = new UndiciTransport({ connections: 8 });
   ref = await start(); // the fixtures as files: the reference for every tile
@@ -141,6 +141,7 @@ beforeAll(async () => {
           'mp-reordered': { url: origin.url('/mp-reordered.svs') },
           'mp-missing': { url: origin.url('/mp-missing.svs') },
           'mp-short': { url: origin.url('/mp-short.svs') },
+          st: { url: origin.url('/st.svs') },
         },
       },
       // never the shared breakers: a test's failures must not open the origin's circuit for the next test
@@ -712,4 +713,57 @@ describe('a changed remote file under the WebSocket stream: streamed, prefetched
       await c.close();
     }
   });
+});
+
+describe('origin faults under the WebSocket stream: the error frame, then the tiles', () => {
+  let c: TileStream;
+  let handle: number;
+  const errors: { code: string; level?: number; col?: number; row?: number; handle?: number }[] = [];
+  const tiles = new Map<string, StreamTile>();
+  beforeAll(async () => {
+    c = await connectTileStream(s.url.replace(/^http/, 'ws') + '/stream', { encodings: ['jpeg'] });
+    c.on('error', (e) => errors.push({ code: e.code, level: e.frame?.level, col: e.frame?.col, row: e.frame?.row, handle: e.frame?.handle }));
+    c.on('tile', (t) => tiles.set(`${t.level}/${t.col}/${t.row}`, t));
+    handle = (await c.open('st')).handle;
+    await s.box.context.registry.use('st', (_e, slide) => slide.warmLevel(0));
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  for (const [what, faults, code, row] of [
+    ['every answer 503', { status: 503 }, 'E_ORIGIN', 5],
+    ['every answer a short range', chaos('short'), 'E_ORIGIN', 8],
+    ['no answer (a hang)', { delayMs: 60_000 }, 'E_TIMEOUT', 11],
+  ] as const) {
+    it(`${what}: an error frame ${code} for each visible tile (handle, level, col, row), the view done; cleared: the same view brings them, the stored bytes`, async () => {
+      const view = { level: 0, x: 512, y: row * 256, width: 512, height: 256 }; // columns 2-3 of a row nobody read
+      errors.length = 0;
+      tiles.clear();
+      origin.resetCounters();
+      origin.faults = { ...faults };
+      try {
+        const r = await c.view(handle, view, { vx: 0, vy: 0 });
+        expect(r.tiles).toBe(2);
+        expect(r.superseded).toBe(false);
+      } finally {
+        origin.faults = {};
+      }
+      expect(origin.requests).toBeGreaterThan(0);
+      const visible = errors.filter((e) => e.level !== undefined).sort((a, b) => a.col! - b.col!);
+      expect(visible).toEqual([
+        { code, handle, level: 0, col: 2, row },
+        { code, handle, level: 0, col: 3, row },
+      ]);
+      expect(tiles.has(`0/2/${row}`) || tiles.has(`0/3/${row}`)).toBe(false);
+      // the origin behaves again: the same view asks for them again
+      const again = await c.view(handle, view, { vx: 0, vy: 0 });
+      expect(again.tiles).toBe(2);
+      for (const col of [2, 3]) {
+        const t = tiles.get(`0/${col}/${row}`);
+        expect(t, `tile ${col},${row}`).toBeDefined();
+        expect(same(t!.data, await reference(`${col * 256},${row * 256},256,256/256,256/0/default.jpg`)), `tile ${col},${row}: the stored bytes`).toBe(true);
+      }
+    });
+  }
 });
