@@ -125,7 +125,7 @@ let transport: UndiciTransport;
 beforeAll(async () => {
   origin = await new Origin().start();
   other = await new Origin().start();
-  for (const p of ['/r.svs', '/auth/s.svs', '/flap.svs', '/norange.svs', '/open416.svs', '/mp-reordered.svs', '/mp-missing.svs', '/mp-short.svs', '/st.svs']) origin.put(p, A_BYTES);
+  for (const p of ['/r.svs', '/auth/s.svs', '/flap.svs', '/norange.svs', '/open416.svs', '/mp-reordered.svs', '/mp-missing.svs', '/mp-short.svs', '/st.svs', '/mix.svs']) origin.put(p, A_BYTES);
   other.put('/auth/s.svs', A_BYTES);
   transport = new UndiciTransport({ connections: 8 });
   ref = await start(); // the fixtures as files: the reference for every tile
@@ -142,6 +142,7 @@ beforeAll(async () => {
           'mp-missing': { url: origin.url('/mp-missing.svs') },
           'mp-short': { url: origin.url('/mp-short.svs') },
           st: { url: origin.url('/st.svs') },
+          mix: { url: origin.url('/mix.svs') },
         },
       },
       // never the shared breakers: a test's failures must not open the origin's circuit for the next test
@@ -532,6 +533,42 @@ describe('a circuit breaker per origin (threshold 3, cool-down 300 ms here)', ()
       await expectGood(p1, 'd', 1, b, dead);
     });
   }
+});
+
+describe('a file changed while a read of the old slide is being retried', () => {
+  it('the retry never takes the new bytes at the old offsets: the tile is 200 from the new file (the slide opened again), never other bytes or a corrupt tile', async () => {
+    expect((await get(`${s.url}/iiif/3/mix/info.json`)).status).toBe(200);
+    await s.box.context.registry.use('mix', (_e, slide) => slide.warmLevel(0));
+    const pY = '1280,1536,256,256/256,256/0/default.jpg'; // tile (5, 6): in both files
+    const pX = '1536,1792,256,256/256,256/0/default.jpg'; // tile (6, 7)
+    origin.resetCounters();
+    // Y's first attempt gets no answer (it times out); by its retry the file has changed and X found it
+    origin.faults = { delayMs: 60_000 };
+    let arrived!: () => void;
+    const yArrived = new Promise<void>((r) => (arrived = r));
+    origin.onRequest = () => arrived();
+    const y = get(`${s.url}/iiif/3/mix/${pY}`);
+    await yArrived;
+    origin.faults = {};
+    origin.onRequest = undefined;
+    origin.put('/mix.svs', B_BYTES);
+    const x = await get(`${s.url}/iiif/3/mix/${pX}`);
+    expect(x.status).toBe(200);
+    expect(same(x.body, await reference(pX, B)), 'X: the new file').toBe(true);
+    expect(s.box.context.registry.changes).toBeGreaterThanOrEqual(1);
+    const gotY = await y;
+    expect(origin.log.filter((l) => l.status === undefined)).toHaveLength(1); // Y's first attempt, abandoned
+    // Y's retry read the new file's bytes at the old file's offsets (422 E_CORRUPT_TILE, or worse, other pixels):
+    // they are not the old slide's data; the request is answered by the slide opened again
+    expect([gotY.status, gotY.code]).toEqual([200, undefined]);
+    expect(same(gotY.body, await reference(pY, B)), 'Y: the new file as it is').toBe(true);
+    const retries = origin.log.filter((l) => l.range === origin.log[0]!.range);
+    expect(retries.map((l) => [l.status, l.headers['if-range']])).toEqual([[undefined, expect.any(String)], [206, undefined]]); // (the retry did go out, without If-Range, and got the new file's bytes)
+    // and afterwards the tile is the new file's (from the response cache: what it holds is the new file's)
+    const after = await get(`${s.url}/iiif/3/mix/${pY}`);
+    expect(after.status).toBe(200);
+    expect(same(after.body, await reference(pY, B))).toBe(true);
+  });
 });
 
 describe('a changed remote file drops what was prefetched for plain IIIF clients', () => {
