@@ -2,7 +2,10 @@
 // each fault on every answer gives its exact status and error code, and once the
 // fault is cleared the same tile is 200 with exactly the bytes the server makes
 // from the local file (nothing broken was cached); the same fault on the first
-// answer only is retried into a good tile. Counts requests, never times.
+// answer only is retried into a good tile. Then a file changed under the server:
+// nothing derived from the old bytes is served (neighbours read ahead for IIIF
+// clients, a worker's copy, tiles streamed, pushed ahead or decoded for a
+// WebSocket client, a read retried across the change). Counts requests, never times.
 //
 // The remote slides are opened by the registry's own `open` hook with small
 // HttpSource limits (a 500 ms attempt timeout, a 1.5 s deadline, 5 ms first
@@ -595,11 +598,18 @@ describe('a changed remote file drops what was prefetched for plain IIIF clients
     expect(asked(po, await tileRange(A, 11, 10))).toBe(false);
   }
 
-  it('the change found by another read: a neighbour read ahead before it comes from the new bytes', async () => {
+  it('the change found by another read: a neighbour read ahead before it comes from the new bytes, and so does a transcoded region made before', async () => {
     po.put('/x.svs', A_BYTES);
     const t = await start({ registry: { config: { slides: { x: { url: po.url('/x.svs') } } } }, pixels: { size: 1 } });
+    const region = '1024,1024,1024,1024/256,/0/default.png'; // transcoded in the pixel worker, from its own copy of the slide
+    const pixelsOf = async (url: string): Promise<Uint8Array> => {
+      const r = await get(url);
+      expect(r.status, url).toBe(200);
+      return (await decodeImage(r.body)).data;
+    };
     try {
       await warmNeighbours(t, 'x');
+      expect(same(await pixelsOf(`${t.url}/iiif/3/x/${region}`), await pixelsOf(`${ref.url}/iiif/3/${A}/${region}`))).toBe(true);
       po.put('/x.svs', B_BYTES); // a new ETag, another slide
       // a tile nobody read: its read meets the new ETag, the slide is opened again
       const changes = t.box.context.registry.changes;
@@ -612,6 +622,8 @@ describe('a changed remote file drops what was prefetched for plain IIIF clients
         expect(same(r.body, await reference(p, B)), `${p}: the new bytes`).toBe(true);
         expect(same(r.body, await reference(p, A)), `${p}: not the old bytes`).toBe(false);
       }
+      // and neither the response cache nor the worker's copy of the old slide answers the region
+      expect(same(await pixelsOf(`${t.url}/iiif/3/x/${region}`), await pixelsOf(`${ref.url}/iiif/3/${B}/${region}`)), 'the region from the new bytes').toBe(true);
     } finally {
       await t.close();
     }
