@@ -91,10 +91,12 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
   const metrics = new Metrics();
   const images = new ImageService(pixels, metrics, o.images);
   const stream = new ServerStreamHost(registry, pixels, o.stream);
-  // a slide whose bytes changed leaves nothing behind in the response and decoded-tile caches
+  // a slide whose bytes changed leaves nothing behind in the response and decoded-tile
+  // caches, and the stream connections holding it are told at once (their tiles are stale)
   registry.onChange((entry) => {
     images.forget(entry.spec.location);
     stream.forgetLocation(entry.spec.location);
+    stream.slideChanged(entry.id);
   });
   const ctx: ServerContext = {
     registry,

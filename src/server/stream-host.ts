@@ -63,6 +63,7 @@ export class ServerStreamHost implements StreamHost {
   readonly decoded: ByteLru<Cached>;
   private readonly jpegQuality: number;
   private readonly sessions = new Set<{ heldBytes(): number }>();
+  private readonly changeListeners = new Set<(id: string) => void>();
   readonly maxHeldBytes: number;
 
   constructor(
@@ -133,6 +134,22 @@ export class ServerStreamHost implements StreamHost {
   /** Drop every decoded tile of a location (its bytes changed). */
   forgetLocation(location: string): void {
     this.decoded.deleteWhere((k) => k.startsWith(`${location}\n`));
+  }
+
+  onSlideChanged(listener: (id: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** A slide's bytes were found changed: tell the connections (each looks at its handles of it). */
+  slideChanged(id: string): void {
+    for (const l of [...this.changeListeners]) {
+      try {
+        l(id);
+      } catch {
+        /* not ours */
+      }
+    }
   }
 
   forget(owner: object): void {

@@ -59,6 +59,12 @@ export class Slide {
   /** Levels whose whole-array load failed: not tried again before `until` (doubling, up to a minute). */
   private readonly warmBackoff = new Map<ImageInfo, { until: number; delayMs: number }>();
   private readonly aperioMissing: AperioMissingTiles | undefined;
+  /**
+   * Set once the source reports its bytes changed: this slide's offsets, sizes and
+   * tables describe the old bytes, so nothing it reads from then on is its data
+   * (a retry, a later read, would take the new file's bytes at the old offsets).
+   */
+  private changedError: ImageboxError | undefined;
 
   constructor(
     readonly source: ByteSource,
@@ -93,6 +99,9 @@ export class Slide {
       props[`openslide.level[${i}].downsample`] = formatG17(l.downsample);
     });
     this.properties = props;
+    source.onChange?.((e) => {
+      this.changedError ??= e;
+    });
     this.aperioMissing =
       this.vendor === 'aperio'
         ? new AperioMissingTiles(this.levelInfo.map((info, i) => ({ ...this.levels[i]!, byteCounts: info.byteCounts })))
@@ -240,6 +249,7 @@ export class Slide {
     if (index >= info.offsets.length || index >= info.byteCounts.length) {
       throw new ImageboxError('E_MALFORMED', `tile ${index} is beyond the offset arrays (${info.offsets.length} entries)`);
     }
+    if (this.changedError) throw this.changedError;
     const [offset, count] = await this.locate(info, index, signal);
     const base: Omit<EncodedTile, 'bytes' | 'missing'> = {
       level,
@@ -269,6 +279,8 @@ export class Slide {
       );
     }
     const [bytes] = await this.source.read([{ offset, length: count }], signal);
+    // bytes that arrived after the source changed may be the new file's, at the old file's offsets
+    if (this.changedError) throw this.changedError;
     if (this.options.backgroundWarm !== false && !this.warming.has(info) && !this.backedOff(info)) {
       // Large arrays: once this tile is served, bring the level's whole arrays in
       // a few large reads, so random tiles of this level soon cost one round trip.

@@ -54,6 +54,12 @@ export interface StreamHost {
   remember(ref: SlideRef, key: number, p: TilePayload): void;
   /** An owner went away: its queued decodes are dropped. */
   forget(owner: object): void;
+  /**
+   * Be told the id of every slide whose bytes were found changed (by any reader:
+   * another connection, an IIIF request), so a connection holding it looks again
+   * at once instead of at its next read. Returns an unsubscribe.
+   */
+  onSlideChanged?(listener: (id: string) => void): () => void;
   /** Sessions report what they hold (frames waiting + socket backlog), so all of them together stay under a bound. */
   register(s: { heldBytes(): number }): () => void;
   /** Bytes held by every registered session now. */

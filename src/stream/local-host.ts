@@ -4,7 +4,7 @@
 // runs a StreamSession over it in a Web Worker, so the no-server path has the
 // same scheduler, prefetch rules and protocol as the server. Isomorphic.
 import { cropTo } from '../codecs/crop.js';
-import { asImageboxError } from '../errors.js';
+import { asImageboxError, isImageboxError } from '../errors.js';
 import type { PixelReader } from '../contracts/pixels.js';
 import type { EncodedTile } from '../contracts/tile.js';
 import type { Slide } from '../slide/slide.js';
@@ -67,8 +67,21 @@ export class LocalStreamHost implements StreamHost {
   }
 
   async use<T>(id: string, fn: (slide: Slide, ref: SlideRef, info: OpenedSlide['info']) => Promise<T>): Promise<T> {
-    const s = await this.slide(id);
-    return fn(s, this.ref(id, s), this.info(id, s));
+    for (let attempt = 0; ; attempt++) {
+      const p = this.slide(id);
+      const s = await p;
+      try {
+        return await fn(s, this.ref(id, s), this.info(id, s));
+      } catch (e) {
+        // the bytes changed under the slide (it reads nothing after that): open it afresh and
+        // run fn once more, as the server's registry does; the session then sees the new version
+        if (attempt === 0 && isImageboxError(e, 'E_SOURCE_CHANGED')) {
+          if (this.slides.get(id) === p) this.slides.delete(id);
+          continue;
+        }
+        throw e;
+      }
+    }
   }
 
   private finish(img: { width: number; height: number; data: Uint8Array }, format: 'rgba' | 'jpeg'): TilePayload {

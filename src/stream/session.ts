@@ -74,6 +74,7 @@ interface SlideStream {
   ref: SlideRef;
   levels: LevelGrid[];
   sent: Set<number>;
+  /** Tiles that failed for good (their bytes: 4xx); those the origin failed to give are not kept here. */
   failed: Set<number>;
   inflight: Set<number>;
   /** Sent as prefetch and not (yet) seen in a view. */
@@ -132,6 +133,7 @@ export class StreamSession {
   private drainRate: number | undefined;
   private jpegSince = 0;
   private readonly unregister: () => void;
+  private readonly unwatch: (() => void) | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** originRequests: the slide's origin requests while this connection's batches were read (other connections' reads of the same slide in that time count too). */
   readonly stats = { tilesSent: 0, bytesSent: 0, prefetchSent: 0, prefetchUsed: 0, cancelled: 0, errors: 0, views: 0, viewsDone: 0, rgba: 0, jpeg: 0, originRequests: 0 };
@@ -150,6 +152,7 @@ export class StreamSession {
     this.viewTokens.tokens = this.limits.maxViewsPerSecond;
     this.viewTokens.at = Date.now();
     this.unregister = host.register(this);
+    this.unwatch = host.onSlideChanged?.((id) => queueMicrotask(() => this.recheck(id)));
   }
 
   /** What this connection holds in the server: frames waiting to be sent and the socket's backlog. */
@@ -209,6 +212,7 @@ export class StreamSession {
     this.outboxBytes = 0;
     this.host.forget(this);
     this.unregister();
+    this.unwatch?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
@@ -495,11 +499,15 @@ export class StreamSession {
       this.preparing--;
       s.inflight.delete(w.key);
     };
+    // the bytes the batch was planned on (its tiles are of their grid)
+    const planned = s.ref.version;
     try {
       await this.host.use(s.id, async (slide, ref, info) => {
-        if (ref.version !== s.ref.version) {
-          // the slide's bytes changed: the client hears of it and views again
-          this.slideChanged(s, ref, info);
+        if (ref.version !== planned) {
+          // the slide's bytes changed: the client hears of it (once) and views again; nothing
+          // of this batch is read (settled here, or `preparing` would hold its budget for ever)
+          for (const w of batch) done(w);
+          if (ref.version !== s.ref.version) this.slideChanged(s, ref, info);
           return;
         }
         const todo = batch.filter((w) => !settledKeys.has(w.key));
@@ -530,6 +538,18 @@ export class StreamSession {
         done(w);
         this.tileFailed(s, w, e);
       }
+    }
+  }
+
+  /** The host found the bytes of slide `id` changed: its handles look at the slide as it is now (a SLIDE frame when it changed). */
+  private recheck(id: string): void {
+    for (const s of this.slides.values()) {
+      if (s.id !== id || s.closed) continue;
+      this.host
+        .use(id, async (_slide, ref, info) => {
+          if (!s.closed && !this.closed && ref.version !== s.ref.version) this.slideChanged(s, ref, info);
+        })
+        .catch(() => undefined); // (a slide that no longer opens fails the next read, with its error)
     }
   }
 
@@ -609,7 +629,9 @@ export class StreamSession {
     if (s.closed || this.closed) return;
     const err = asImageboxError(e);
     if (err.code === 'E_ABORTED') return;
-    s.failed.add(w.key);
+    // a tile whose bytes are bad stays failed on this handle; one the origin (or the server)
+    // failed to give (5xx: E_ORIGIN, E_TIMEOUT, ...) is asked for again by the next view
+    if (err.status < 500) s.failed.add(w.key);
     this.stats.errors++;
     this.host.counters.tileErrors++;
     if (s.wanted.get(w.key)?.tier === Tier.Visible || s.pendingVisible.has(w.key)) {

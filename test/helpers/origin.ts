@@ -44,6 +44,8 @@ export interface Faults {
   resetMidBody?: number;
   /** Delay before answering (ms). */
   delayMs?: number;
+  /** Range answers send their headers and half the body at once, then stall this long before the rest (a slow body). */
+  stallMidBodyMs?: number;
   /** Answer any request with this status. */
   status?: number;
   /** path -> Location (relative or absolute) answered with 302. */
@@ -227,7 +229,7 @@ export class Origin {
     } else this.answer(req, res, entry);
   }
 
-  private send(res: ServerResponse, entry: LoggedRequest, status: number, headers: Record<string, string | number>, body?: Uint8Array, cutAt?: number): void {
+  private send(res: ServerResponse, entry: LoggedRequest, status: number, headers: Record<string, string | number>, body?: Uint8Array, cutAt?: number, stallMs?: number): void {
     entry.status = status;
     res.writeHead(status, this.cors ? { ...CORS_HEADERS, ...headers } : headers);
     if (!body || body.length === 0) {
@@ -240,10 +242,18 @@ export class Origin {
     const limit = cutAt ?? body.length;
     let pos = 0;
     const CHUNK = 64 * 1024;
+    let stallAt = stallMs !== undefined && stallMs > 0 ? Math.floor(body.length / 2) : undefined;
     const pump = (): void => {
       while (pos < limit) {
         if (res.destroyed) return;
-        const n = Math.min(CHUNK, limit - pos);
+        if (stallAt !== undefined && pos >= stallAt) {
+          stallAt = undefined;
+          setTimeout(() => {
+            if (!res.destroyed) pump();
+          }, stallMs).unref();
+          return;
+        }
+        const n = Math.min(CHUNK, limit - pos, stallAt !== undefined ? stallAt - pos : Infinity);
         const chunk = body.subarray(pos, pos + n);
         pos += n;
         this.bytesSent += n;
@@ -412,6 +422,7 @@ export class Origin {
         },
         body,
         cut,
+        f.stallMidBodyMs,
       );
       return;
     }
@@ -444,6 +455,7 @@ export class Origin {
       { ...validators, 'content-type': `multipart/byteranges; boundary=${boundary}`, 'content-length': body.length },
       body,
       cut,
+      f.stallMidBodyMs,
     );
   }
 }
