@@ -71,6 +71,32 @@ export class CircuitBreaker {
     }
   }
 
+  /** Failing fast now (open, not yet due for a probe)? Asks nothing of the breaker. */
+  isOpen(): boolean {
+    return this.failures >= this.threshold && this.now() < this.openUntil;
+  }
+
+  /**
+   * The outcome of work done elsewhere against this origin (a pixel worker's
+   * job, with its own reads and retries): a failure to reach it counts as one,
+   * and while open or half-open re-opens it for twice as long, as a failed
+   * probe does; a success while half-open closes it.
+   */
+  record(ok: boolean): void {
+    if (ok) {
+      if (this.failures >= this.threshold && !this.isOpen()) this.success();
+      return;
+    }
+    if (this.failures >= this.threshold) {
+      if (this.isOpen()) return;
+      this.failures++;
+      this.coolDown = Math.min(this.maxCoolDown, this.coolDown * 2);
+      this.openUntil = this.now() + this.coolDown;
+      return;
+    }
+    this.failure(false);
+  }
+
   /** A probe that ended without a verdict (the caller aborted): let another one try. */
   release(probe: boolean): void {
     if (probe) this.probing = false;

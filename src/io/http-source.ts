@@ -509,9 +509,10 @@ export class HttpSource implements ByteSource {
       }
     }
     if (!last || last.timeout) {
-      throw new ImageboxError('E_TIMEOUT', `${this.where}: ${last?.reason ?? `no answer within ${deadlineMs} ms`} (${attempts} attempts)`);
+      throw new ImageboxError('E_TIMEOUT', `${this.where}: ${last?.reason ?? `no answer within ${deadlineMs} ms`} (${attempts} attempts)`, { attempts, transport: true });
     }
-    throw new ImageboxError('E_ORIGIN', `${this.where}: ${last.reason} (${attempts} attempts)`, { attempts });
+    // transport: the origin did not answer (what a circuit breaker counts), as opposed to answering wrongly
+    throw new ImageboxError('E_ORIGIN', `${this.where}: ${last.reason} (${attempts} attempts)`, { attempts, transport: last.transport });
   }
 
   /** One attempt: send (following allowed redirects), check the answer, read the body. */

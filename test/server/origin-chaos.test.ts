@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Origin } from '../helpers/origin.js';
+import { CircuitBreakers } from '../../src/io/circuit-breaker.js';
+import { PixelPool } from '../../src/server/pixels/pool.js';
 import { FIXTURES, start, type StartedServer } from './helpers.js';
 
 let origin: Origin;
@@ -104,6 +106,71 @@ describe('a dead origin cannot tie up the server: circuit breaker per origin', (
       await new Promise((r) => setTimeout(r, 5200));
       expect((await fetch(tile('d', 3))).status).toBe(200);
       expect((await fetch(tile('d', 4))).status).toBe(200);
+    } finally {
+      await s.close();
+      await dead.stop();
+    }
+  }, 60_000);
+});
+
+describe('a dead origin cannot tie up the pixel pool', () => {
+  it('its transcodes hold at most half the slots: a local slide is transcoded while they hang (with the cap at every slot, the same test waits for the dead origin's deadline)', async () => {
+    const dead = await new Origin().start();
+    dead.put('/s.svs', new Uint8Array(readFileSync(`${FIXTURES}/aperio-jpeg.svs`)));
+    const breakers = new CircuitBreakers({ threshold: 2, coolDownMs: 60_000 });
+    // one worker, two jobs at once: the dead origin may hold one
+    const s = await start({
+      registry: { slidesDir: FIXTURES, config: { slides: { d: { url: dead.url('/s.svs') } } } },
+      images: { neighbourPrefetch: false },
+      pixels: { size: 1, perWorker: 2, breakers },
+    });
+    const ac = new AbortController();
+    try {
+      expect((await fetch(`${s.url}/iiif/3/d/info.json`)).status).toBe(200);
+      dead.faults = { delayMs: 60_000 }; // the origin stops answering (the worker's own open of the slide hangs too)
+      // three transcodes of the dead slide (not one stored tile: they run in the pool)
+      const hung = [0, 1, 2].map((i) => fetch(`${s.url}/iiif/3/d/${i * 512},0,512,512/200,/0/default.png`, { signal: ac.signal }).then((r) => r.status, () => 'aborted'));
+      let settled = 0;
+      for (const h of hung) void h.then(() => settled++);
+      await new Promise((r) => setTimeout(r, 300));
+      // a local slide's transcode gets the other slot
+      const local = await fetch(`${s.url}/iiif/3/aperio-jpeg.svs/0,0,512,512/200,/0/default.png`);
+      expect(local.status).toBe(200);
+      expect(settled).toBe(0); // answered while every dead-origin transcode still waits
+      expect(s.box.context.pixels instanceof PixelPool && s.box.context.pixels.stats().running).toBe(1);
+      ac.abort();
+    } finally {
+      ac.abort();
+      await s.close();
+      await dead.stop();
+    }
+  }, 30_000);
+
+  it('failed jobs feed the breaker: after two transport failures in the workers the next transcode is 502 E_ORIGIN "circuit open" with no request sent; a local slide is served', async () => {
+    const dead = await new Origin().start();
+    dead.put('/s.svs', new Uint8Array(readFileSync(`${FIXTURES}/aperio-jpeg.svs`)));
+    const breakers = new CircuitBreakers({ threshold: 2, coolDownMs: 60_000 });
+    const s = await start({
+      registry: { slidesDir: FIXTURES, config: { slides: { d: { url: dead.url('/s.svs') } } } },
+      images: { neighbourPrefetch: false },
+      pixels: { size: 1, breakers },
+    });
+    try {
+      expect((await fetch(`${s.url}/iiif/3/d/info.json`)).status).toBe(200);
+      dead.faults = { status: 503 };
+      for (const i of [0, 1]) {
+        const r = await fetch(`${s.url}/iiif/3/d/${i * 512},0,512,512/200,/0/default.png`);
+        expect(r.status).toBe(502);
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe('E_ORIGIN');
+      }
+      expect(breakers.for(dead.base).isOpen()).toBe(true);
+      const asked = dead.requests;
+      const r = await fetch(`${s.url}/iiif/3/d/1024,0,512,512/200,/0/default.png`);
+      expect(r.status).toBe(502);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(body.error).toMatchObject({ code: 'E_ORIGIN', message: expect.stringContaining('circuit open') });
+      expect(dead.requests).toBe(asked);
+      expect((await fetch(`${s.url}/iiif/3/aperio-jpeg.svs/0,0,512,512/200,/0/default.png`)).status).toBe(200);
     } finally {
       await s.close();
       await dead.stop();

@@ -9,12 +9,18 @@
 // finished a timed-out job within `stuckGraceMs` is terminated and replaced;
 // the other jobs it held are run again elsewhere (jobs are idempotent reads).
 // A worker whose memory grew past `recycleBytes` is replaced once it is idle.
+//
+// One dead origin cannot tie up the pool: the jobs of one remote origin hold
+// at most half the slots (the others stay for local slides and other origins),
+// and once the origin's circuit breaker (src/io/circuit-breaker.ts, fed by the
+// workers' outcomes too) is open its jobs fail at once, taking no slot.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ImageboxError, type ErrorCode } from '../../errors.js';
 import { newStats, type IoStats } from '../../io/byte-source.js';
 import type { PixelJob, JobResult } from './job.js';
 import type { FromWorker, ToWorker, WorkerMemory } from './worker.js';
+import { sharedBreakers, type CircuitBreakers } from '../../io/circuit-breaker.js';
 
 export interface PoolOptions {
   /** Worker threads (default: one per core). */
@@ -35,6 +41,20 @@ export interface PoolOptions {
   recycleBytes?: number;
   /** JS heap limit of one worker (MiB; default 1024): a runaway job kills its worker, not the process. */
   heapLimitMb?: number;
+  /** Slots the jobs of one remote origin may hold at once (default: half of all, at least 1). */
+  maxPerOrigin?: number;
+  /** The breakers the pool consults and feeds (default: this thread's, shared with its HttpSources). */
+  breakers?: CircuitBreakers;
+}
+
+/** scheme://host:port of a job's remote slide, if it has one. */
+function jobOrigin(job: PixelJob): string | undefined {
+  if (job.kind === 'decode' || !/^https?:\/\//i.test(job.spec.location)) return undefined;
+  try {
+    return new URL(job.spec.location).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Pending {
@@ -100,6 +120,8 @@ export class PixelPool {
   private readonly timeoutMs: number;
   private readonly stuckGraceMs: number;
   private readonly recycleBytes: number;
+  private readonly maxPerOrigin: number | undefined;
+  private readonly breakers: CircuitBreakers;
   private readonly counters = { completed: 0, failed: 0, rejected: 0, stuck: 0, recycled: 0 };
   /** I/O of workers that exited. */
   private readonly deadIo = newStats();
@@ -108,6 +130,8 @@ export class PixelPool {
 
   constructor(private readonly options: PoolOptions = {}) {
     this.perWorker = Math.max(1, options.perWorker ?? 2);
+    this.maxPerOrigin = options.maxPerOrigin === undefined ? undefined : Math.max(1, options.maxPerOrigin);
+    this.breakers = options.breakers ?? sharedBreakers;
     this.maxQueue = Math.max(0, options.maxQueue ?? 256);
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.stuckGraceMs = options.stuckGraceMs ?? 5000;
@@ -148,6 +172,8 @@ export class PixelPool {
     slot.memory = m.memory;
     if (m.type === 'done') this.counters.completed++;
     else this.counters.failed++;
+    const origin = jobOrigin(p.job);
+    if (origin) this.breakers.for(origin).record(m.type === 'done' || m.transport !== true);
     if (!p.settled) {
       this.settle(p);
       if (m.type === 'done') p.resolve({ body: m.body, width: m.width, height: m.height });
@@ -220,6 +246,11 @@ export class PixelPool {
     if (this.closed) return Promise.reject(new ImageboxError('E_BUSY', 'server is shutting down'));
     if (this.slots.length === 0) return Promise.reject(new ImageboxError('E_INTERNAL', `pixel workers cannot start: ${this.startError ?? 'unknown'}`));
     if (signal?.aborted) return Promise.reject(new ImageboxError('E_ABORTED', 'aborted'));
+    const origin = jobOrigin(job);
+    if (origin && this.breakers.for(origin).isOpen()) {
+      this.counters.rejected++;
+      return Promise.reject(new ImageboxError('E_ORIGIN', 'the origin of this slide is not answering (circuit open)', { circuit: 'open' }));
+    }
     if (this.queue.length >= this.maxQueue && !this.freeSlot()) {
       this.counters.rejected++;
       return Promise.reject(new ImageboxError('E_BUSY', 'server busy: pixel queue is full, retry later'));
@@ -280,7 +311,19 @@ export class PixelPool {
     while (this.queue.length) {
       const slot = this.freeSlot();
       if (!slot) return;
-      const p = this.queue.shift()!;
+      // the first queued job whose origin holds fewer than its share of the slots
+      const running = new Map<string, number>();
+      for (const s of this.slots) for (const j of s.jobs.values()) {
+        const o = jobOrigin(j.job);
+        if (o) running.set(o, (running.get(o) ?? 0) + 1);
+      }
+      const cap = this.maxPerOrigin ?? Math.max(1, Math.floor((this.slots.length * this.perWorker) / 2));
+      const i = this.queue.findIndex((q) => {
+        const o = jobOrigin(q.job);
+        return !o || (running.get(o) ?? 0) < cap;
+      });
+      if (i < 0) return;
+      const p = this.queue.splice(i, 1)[0]!;
       p.slot = slot;
       slot.jobs.set(p.id, p);
       slot.worker.postMessage({ type: 'job', id: p.id, job: p.job } satisfies ToWorker);

@@ -31,7 +31,7 @@ export type ToWorker = { type: 'job'; id: number; job: PixelJob } | { type: 'can
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'done'; id: number; body: Uint8Array; width: number; height: number; io: IoStats; memory: WorkerMemory }
-  | { type: 'failed'; id: number; code: string; message: string; io: IoStats; memory: WorkerMemory };
+  | { type: 'failed'; id: number; code: string; message: string; io: IoStats; memory: WorkerMemory; /** The origin did not answer (or its breaker here is open). */ transport?: boolean };
 
 interface WorkerData {
   backendUrl?: string;
@@ -133,7 +133,8 @@ async function main(): Promise<void> {
         },
         async (e: unknown) => {
           const err = asImageboxError(e);
-          const msg: FromWorker = { type: 'failed', id: m.id, code: err.code, message: err.message, io: ioStats(), memory: await memory() };
+          const transport = err.details?.['transport'] === true || err.details?.['circuit'] === 'open';
+          const msg: FromWorker = { type: 'failed', id: m.id, code: err.code, message: err.message, io: ioStats(), memory: await memory(), ...(transport ? { transport } : {}) };
           port.postMessage(msg);
         },
       )
