@@ -114,7 +114,7 @@ describe('a dead origin cannot tie up the server: circuit breaker per origin', (
 });
 
 describe('a dead origin cannot tie up the pixel pool', () => {
-  it('its transcodes hold at most half the slots: a local slide is transcoded while they hang (with the cap at every slot, the same test waits for the dead origin's deadline)', async () => {
+  it('its transcodes hold at most half the slots: a local slide is transcoded while they hang (with the cap at every slot, the same test waits for the dead origin deadline)', async () => {
     const dead = await new Origin().start();
     dead.put('/s.svs', new Uint8Array(readFileSync(`${FIXTURES}/aperio-jpeg.svs`)));
     const breakers = new CircuitBreakers({ threshold: 2, coolDownMs: 60_000 });
