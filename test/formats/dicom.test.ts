@@ -197,6 +197,37 @@ describe('variants (pydicom, from the converted level 3 and 4)', () => {
     await series.close();
   });
 
+  it('TILED_SPARSE with a grid cell no frame covers: that tile is missing (transparent), the others are the frames', async () => {
+    const series = await openSlide(SERIES);
+    const slide = await openSlide(`${DICOM}variants/sparse-missing.dcm`);
+    expect(slide.properties['dicom.DimensionOrganizationType']).toBe('TILED_SPARSE');
+    const gone = await slide.tile(0, 1, 1);
+    expect(gone.missing).toBe(true);
+    for (const [c, r] of [[0, 0], [1, 0], [0, 1]] as const) {
+      expect(Buffer.from((await slide.tile(0, c, r)).bytes).equals(Buffer.from((await series.tile(3, c, r)).bytes))).toBe(true);
+    }
+    const region = await slide.readRegion(256, 256, 0, 256, 128);
+    expect(region.data.every((v, i) => (i & 3) !== 3 || v === 0)).toBe(true); // alpha 0 throughout
+    await slide.close();
+    await series.close();
+  });
+
+  it('a level split over two instances (a TILED_FULL concatenation, Concatenation Frame Offset Number 0 and 6) is one level', async () => {
+    const series = await openSlide(SERIES);
+    const slide = await openSlide(`${DICOM}concatenated`);
+    expect(slide.levels).toHaveLength(1);
+    expect(slide.levels[0]).toMatchObject({ width: 1024, height: 768, cols: 4, rows: 3 });
+    for (let r = 0; r < 3; r++) {
+      for (let c = 0; c < 4; c++) {
+        expect(Buffer.from((await slide.tile(0, c, r)).bytes).equals(Buffer.from((await series.tile(2, c, r)).bytes))).toBe(true);
+      }
+    }
+    const ref = await loadPng(`${WSI_DIR}reference/generic-pyramid-jpeg_tif/L2_tile_c2_r1.png`);
+    expect(compare(await slide.readRegion(2048 / 4, 1024 / 4, 0, 256, 256), ref, true).psnr).toBeGreaterThanOrEqual(40);
+    await slide.close();
+    await series.close();
+  });
+
   it('native RGB frames in Implicit VR Little Endian (TILED_FULL) equal OpenSlide\'s render exactly', async () => {
     const slide = await openSlide(`${DICOM}variants/native-rgb-implicit.dcm`);
     expect(slide.properties['dicom.level[0].frame-index']).toBe('native');
