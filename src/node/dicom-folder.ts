@@ -39,3 +39,10 @@ export async function dicomFolderFiles(dir: string): Promise<string[]> {
   }
   return out;
 }
+
+/** Whether `dir` directly holds at least one DICOM file (stops at the first). */
+export async function hasDicomFile(dir: string): Promise<boolean> {
+  const names = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const d of names) if (d.isFile() && !d.name.startsWith('.') && (await isDicomFile(join(dir, d.name)))) return true;
+  return false;
+}

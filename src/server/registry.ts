@@ -25,7 +25,7 @@ import { checkIdentifier } from './iiif/identifier.js';
 import { openSpec } from './open-spec.js';
 import { SlideCache } from './slide-cache.js';
 import { SlideListing, SLIDE_EXTENSIONS, type ListedSlide } from './slide-listing.js';
-import { dicomFolderFiles } from '../node/dicom-folder.js';
+import { hasDicomFile } from '../node/dicom-folder.js';
 
 export { allowPredicate, urlAllowed } from './allow.js';
 export { SLIDE_EXTENSIONS } from './slide-listing.js';
@@ -265,7 +265,7 @@ export class SlideRegistry {
         const st = await stat(real);
         // a file with a slide extension, or a folder holding the DICOM instances of one series
         const isSlideFile = st.isFile() && SLIDE_EXTENSIONS.some((e) => id.toLowerCase().endsWith(e));
-        if (isSlideFile || (st.isDirectory() && (await dicomFolderFiles(real).catch(() => [])).length > 0)) {
+        if (isSlideFile || (st.isDirectory() && (await hasDicomFile(real)))) {
           const entry: SlideEntry = { id, kind: 'dir', spec: { location: real } };
           if (this.resolved.size >= 4096) this.resolved.clear();
           this.resolved.set(id, { entry, until: Date.now() + 5000 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlideRegistry } from '../../src/server/registry.js';
 import type { StartedServer } from '../../src/server/serve.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { compare, decodeImage, loadPng } from '../helpers/pixels.js';
@@ -76,5 +77,20 @@ describe('DICOM slides served', () => {
     expect((await get('/iiif/3/dicom/info.json')).status).toBe(404);
     expect((await get('/iiif/3/dicom%2Fboxes%2Fboxes_0.dcm/info.json')).status).toBe(404);
     expect((await get('/iiif/3/dicom%2Fboxes/info.json')).status).toBe(200);
+  });
+});
+
+describe('{ dicom: [...] } in the config', () => {
+  it('relative paths resolve against the config directory; a bad list is E_BAD_REQUEST', async () => {
+    const reg = new SlideRegistry({
+      configDir: DICOM,
+      config: { slides: { boxes: { dicom: ['boxes/boxes_1.dcm', 'boxes/boxes_0.dcm'] } } },
+    });
+    const got = await reg.use('boxes', async (_e, slide) => ({ vendor: slide.vendor, levels: slide.levels.length, associated: slide.associatedImages.map((a) => a.name) }));
+    expect(got).toEqual({ vendor: 'dicom', levels: 1, associated: ['thumbnail'] });
+    await reg.close();
+    for (const dicom of [[], 'boxes/boxes_0.dcm', [42], ['ftp://x/y.dcm']]) {
+      expect(() => new SlideRegistry({ config: { slides: { bad: { dicom: dicom as unknown as string[] } } } })).toThrow(expect.objectContaining({ code: 'E_BAD_REQUEST' }));
+    }
   });
 });
