@@ -8,6 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSlide as openInBrowser } from '../../src/browser.js';
+import { nodePixelReader } from '../../src/codecs/pixel-reader-node.js';
 import { MemorySource } from '../../src/io/memory-source.js';
 import { openSlide } from '../../src/node/open-slide.js';
 import type { Slide } from '../../src/slide/slide.js';
@@ -143,6 +145,20 @@ describe('request accounting over HTTP (generic-pyramid-jpeg as 5 DICOM files)',
     expect(later).toBeLessThanOrEqual(3);
     expect(again).toBe(0);
     await slide.close();
+  });
+});
+
+describe('the browser entry (direct mode\'s core: fetch + range requests)', () => {
+  it('reads the DICOM series from its URLs: the same tiles and pixels as from the folder', async () => {
+    const slide = await openInBrowser(urls('generic-pyramid-jpeg'), { pixels: await nodePixelReader() });
+    const local = await openSlide(SERIES);
+    expect(slide.levels).toEqual(local.levels);
+    const a = await slide.tile(1, 2, 3);
+    const b = await local.tile(1, 2, 3);
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    expect(compare(await slide.readRegion(1000, 700, 1, 300, 200), await local.readRegion(1000, 700, 1, 300, 200), true).maxDiff).toBe(0);
+    await slide.close();
+    await local.close();
   });
 });
 
