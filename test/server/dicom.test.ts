@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJpeg } from '../../src/codecs/jpeg.js';
+import { kernels } from '../../src/codecs/kernels-node.js';
+import { openSlide } from '../../src/node/open-slide.js';
 import { SlideRegistry } from '../../src/server/registry.js';
+import { connectTileStream, type StreamTile } from '../../src/stream/client-node.js';
 import type { StartedServer } from '../../src/server/serve.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { compare, decodeImage, loadPng } from '../helpers/pixels.js';
@@ -77,6 +81,33 @@ describe('DICOM slides served', () => {
     expect((await get('/iiif/3/dicom/info.json')).status).toBe(404);
     expect((await get('/iiif/3/dicom%2Fboxes%2Fboxes_0.dcm/info.json')).status).toBe(404);
     expect((await get('/iiif/3/dicom%2Fboxes/info.json')).status).toBe(200);
+  });
+});
+
+describe('the tile stream', () => {
+  it('streams a DICOM slide\'s frames as stored JPEG (passthrough), with the pixels of readTile', async () => {
+    const c = await connectTileStream(s.url.replace(/^http/, 'ws') + '/stream', { encodings: ['passthrough'] });
+    const local = await openSlide(`${DICOM}generic-pyramid-jpeg`);
+    try {
+      const slide = await c.open('dicom/generic');
+      const got: StreamTile[] = [];
+      c.on('tile', (t) => {
+        if (t.level === 0) got.push(t);
+      });
+      const r = await c.view(slide.handle, { level: 0, x: 300, y: 200, width: 600, height: 500 });
+      expect(r.tiles).toBeGreaterThan(0);
+      expect(got.length).toBeGreaterThanOrEqual(r.tiles);
+      const k = await kernels();
+      for (const t of got.slice(0, r.tiles)) {
+        expect([t.encoding, t.transcoded]).toEqual(['jpeg', false]);
+        const img = decodeJpeg(k, t.data);
+        const ref = await local.readTile(0, t.col, t.row);
+        expect(Buffer.from(img.data).equals(Buffer.from(ref.data)), `pixels of ${t.col},${t.row}`).toBe(true);
+      }
+    } finally {
+      await c.close();
+      await local.close();
+    }
   });
 });
 
