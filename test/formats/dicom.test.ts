@@ -244,6 +244,33 @@ describe('variants (pydicom, from the converted level 3 and 4)', () => {
     await series.close();
   });
 
+  it('the fragment walk is lazy: open reads no frame header, a tile walks to its frame, a later one from there', async () => {
+    const o = await startOrigin();
+    o.put('/walk.dcm', file(`${DICOM}variants/no-offset-table.dcm`));
+    // a 4 KiB head, so that the pixel data lies beyond the header window
+    const slide = await openSlide([o.url('/walk.dcm')], { dicom: { headBytes: 4096 } });
+    const open = o.log.length;
+    const at = (): string => o.log.slice(-3).map((l) => l.range).join(' ');
+    expect(slide.levelResident(0)).toBe(false);
+    o.resetCounters();
+    const t0 = await slide.tile(0, 0, 0);
+    const first = o.log.length;
+    expect(slide.levelResident(0)).toBe(true); // a 4-cell level: its arrays are small, walked whole at once
+    o.resetCounters();
+    const t3 = await slide.tile(0, 1, 1);
+    const later = o.log.length;
+    console.log(`fragment walk over HTTP: open ${open} requests (header only), first tile ${first} (${at()}), later tile ${later}`);
+    const series = await openSlide(SERIES);
+    expect(Buffer.from(t0.bytes).equals(Buffer.from((await series.tile(3, 0, 0)).bytes))).toBe(true);
+    expect(Buffer.from(t3.bytes).equals(Buffer.from((await series.tile(3, 1, 1)).bytes))).toBe(true);
+    expect(open).toBeLessThanOrEqual(3);
+    expect(first).toBeLessThanOrEqual(6);
+    expect(later).toBeLessThanOrEqual(1);
+    await series.close();
+    await slide.close();
+    await o.stop();
+  });
+
   it('native RGB frames in Implicit VR Little Endian (TILED_FULL) equal OpenSlide\'s render exactly', async () => {
     const slide = await openSlide(`${DICOM}variants/native-rgb-implicit.dcm`);
     expect(slide.properties['dicom.level[0].frame-index']).toBe('native');
@@ -363,14 +390,21 @@ describe('hostile DICOM files end in typed errors', () => {
     await expect(open(ls)).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE', message: expect.stringContaining('JPEG-LS') });
   });
 
-  it('a damaged item tag in the pixel data: E_MALFORMED; a folder that holds no DICOM file: E_NOT_A_SLIDE', async () => {
+  it('a damaged item tag in the pixel data: E_MALFORMED when the walk meets it; a folder that holds no DICOM file: E_NOT_A_SLIDE', async () => {
     const bytes = file(`${DICOM}variants/no-offset-table.dcm`).slice();
     // the walk meets a non-item where the second fragment's header should be
     const first = Buffer.from(bytes).indexOf(Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0x00, 0x00, 0x00, 0x00])); // the empty BOT
     const frag = first + 8;
     const len = new DataView(bytes.buffer).getUint32(frag + 4, true);
     bytes[frag + 8 + len] = 0x12;
-    await expect(open(bytes)).rejects.toMatchObject({ code: 'E_MALFORMED' });
+    const slide = await open(bytes); // the walk is lazy: open reads no frame header
+    await expect(slide.tile(0, 1, 0)).rejects.toMatchObject({ code: 'E_MALFORMED' });
+    await slide.close();
+    // more fragments than frames (a frame of two fragments) is refused, not mis-read
+    const one = file(`${DICOM}boxes/boxes_0.dcm`);
+    const end = Buffer.from(one).lastIndexOf(Buffer.from([0xfe, 0xff, 0xdd, 0xe0]));
+    const extra = concat(one.subarray(0, end), Uint8Array.of(0xfe, 0xff, 0x00, 0xe0, 2, 0, 0, 0, 0xff, 0xd9), one.subarray(end));
+    await expect(open(extra)).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE', message: expect.stringContaining('more fragments') });
     await expect(openSlide(`${WSI_DIR}openslide`)).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
   });
 });

@@ -14,11 +14,13 @@
 // - properties dicom.* of the base level's instance; the ICC profile of its
 //   first optical path is kept.
 // Frame offsets are in the joined address space of the slide's files: file i's
-// offsets plus `base` (see src/io/joined-source.ts). Isomorphic.
+// offsets plus `base` (see src/io/joined-source.ts); frames a fragment walk has
+// not reached yet are found when a tile needs them (cell-array.ts). Isomorphic.
 import { ImageboxError } from '../../errors.js';
 import { Compression, Photometric } from '../../contracts/tile.js';
 import type { ImageInfo } from '../tiff/ifd.js';
-import { ResidentArray } from '../tiff/lazy-array.js';
+import { ResidentArray, type NumberArray } from '../tiff/lazy-array.js';
+import { CellArray, type CellSource } from './cell-array.js';
 import type { LayoutLevel, SlideLayout } from '../slide-layout.js';
 import { assertDecodable, MAX_IMAGE_SIDE } from '../supported.js';
 import { T, TransferSyntax, WSI_SOP_CLASS, bytesOf, item, num, str, strs, type DataSet, type DicomHeader } from './data-set.js';
@@ -146,18 +148,39 @@ function imageInfoOf(parts: Array<{ instance: DicomInstance; img: InstanceImage 
   const cols = Math.ceil(img.width / img.tileWidth);
   const rows = Math.ceil(img.height / img.tileHeight);
   if (cols * rows > (1 << 24)) throw new ImageboxError('E_TOO_LARGE', `${cols}x${rows} tiles (at most 2^24)`);
-  const offsets = new Float64Array(cols * rows);
-  const counts = new Float64Array(cols * rows);
+  const cellSource = new Int32Array(cols * rows).fill(-1);
+  const cellFrame = new Int32Array(cols * rows);
+  const sources: CellSource[] = [];
   for (const { instance, img: im } of parts) {
     if (im.tileWidth !== img.tileWidth || im.tileHeight !== img.tileHeight || im.compression !== img.compression) {
       throw new ImageboxError('E_NOT_A_SLIDE', `instances of one ${img.width}x${img.height} level differ in tile size or compression`);
     }
+    const k = sources.push({ table: instance.table, base: instance.base }) - 1;
     const cells = frameCells(instance.header.dataSet, im, cols, rows);
     cells.forEach((cell, i) => {
-      if (cell === undefined || counts[cell]! > 0) return;
-      offsets[cell] = instance.base + instance.table.offsets[i]!;
-      counts[cell] = instance.table.lengths[i]!;
+      if (cell === undefined || cellSource[cell]! >= 0) return; // the first frame placed in a cell wins
+      cellSource[cell] = k;
+      cellFrame[cell] = i;
     });
+  }
+  let offsets: NumberArray;
+  let byteCounts: NumberArray;
+  if (sources.some((s) => s.table.walker !== undefined)) {
+    offsets = new CellArray(sources, cellSource, cellFrame, 'offsets');
+    byteCounts = new CellArray(sources, cellSource, cellFrame, 'lengths');
+  } else {
+    // every frame located at open: plain resident arrays
+    const o = new Float64Array(cols * rows);
+    const c = new Float64Array(cols * rows);
+    for (let cell = 0; cell < o.length; cell++) {
+      const k = cellSource[cell]!;
+      if (k < 0) continue;
+      const s = sources[k]!;
+      o[cell] = s.base + s.table.offsets[cellFrame[cell]!]!;
+      c[cell] = s.table.lengths[cellFrame[cell]!]!;
+    }
+    offsets = new ResidentArray(o);
+    byteCounts = new ResidentArray(c);
   }
   return {
     width: img.width,
@@ -175,8 +198,8 @@ function imageInfoOf(parts: Array<{ instance: DicomInstance; img: InstanceImage 
     ycbcrSubsampling: [2, 2],
     jpegTables: undefined,
     description: undefined,
-    offsets: new ResidentArray(offsets),
-    byteCounts: new ResidentArray(counts),
+    offsets,
+    byteCounts,
   };
 }
 

@@ -17,26 +17,100 @@ export const WALK_WINDOW_BYTES = 16 * 1024;
 export type FrameIndexKind = 'native' | 'extended-offset-table' | 'basic-offset-table' | 'fragment-walk';
 
 export interface FrameTable {
-  /** File offset of each frame's bytes (its fragment's value). */
+  /** File offset of each frame's bytes (its fragment's value); NaN while a walk has not reached it. */
   offsets: Float64Array;
   lengths: Float64Array;
   how: FrameIndexKind;
-  /** Read round trips spent finding the frames (beyond the header). */
+  /** Read round trips spent finding the frames at open (beyond the header). */
   reads: number;
+  /** For a stream without tables: finds frames on demand (frames before i are found on the way). */
+  walker: FragmentWalker | undefined;
+}
+
+/**
+ * The fragment walk of a stream with no offset table, done lazily: open costs
+ * nothing, a tile walks from the last header found to its frame (sharing one
+ * walk between callers), and loadAll() walks to the end. After the last frame
+ * the next header must end the sequence (more fragments than frames: frames of
+ * several fragments, refused).
+ */
+export class FragmentWalker {
+  /** Frames located so far. */
+  known = 0;
+  private pos: number;
+  private running: Promise<void> | undefined;
+  private failure: ImageboxError | undefined;
+  private checked = false;
+
+  constructor(
+    private readonly reader: Reader,
+    private readonly table: { offsets: Float64Array; lengths: Float64Array },
+    private readonly frames: number,
+    first: number,
+    private readonly size: number,
+  ) {
+    this.pos = first;
+  }
+
+  get done(): boolean {
+    return this.checked;
+  }
+
+  /** Walk until frame i is located (i = frames - 1, or more: the whole stream, end checked). */
+  async upTo(i: number): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.known > i && (i < this.frames - 1 || this.checked)) return;
+      if (!this.running) {
+        this.running = this.walk(i).finally(() => {
+          this.running = undefined;
+        });
+      }
+      await this.running.catch(() => undefined);
+    }
+  }
+
+  private async walk(target: number): Promise<void> {
+    try {
+      while (this.known <= target && this.known < this.frames) {
+        const i = this.known;
+        const h = await this.reader.itemHeader(this.pos, WALK_WINDOW_BYTES);
+        if (h.tag === SEQ_END) throw new ImageboxError('E_MALFORMED', `the pixel data holds ${i} fragments for ${this.frames} frames`);
+        if (h.tag !== ITEM || h.length === 0xffffffff) throw new ImageboxError('E_MALFORMED', `no fragment item at ${this.pos} (frame ${i})`);
+        if (this.pos + 8 + h.length > this.size) {
+          throw new ImageboxError('E_TRUNCATED', `frame ${i} at ${this.pos + 8}+${h.length} runs past the end of the file (${this.size} bytes)`);
+        }
+        this.table.offsets[i] = this.pos + 8;
+        this.table.lengths[i] = h.length;
+        this.pos += 8 + h.length;
+        this.known = i + 1;
+      }
+      if (this.known >= this.frames && !this.checked && target >= this.frames - 1) {
+        const after = await this.reader.itemHeader(this.pos, 8);
+        if (after.tag === ITEM) {
+          throw new ImageboxError('E_NOT_A_SLIDE', `the pixel data has more fragments than its ${this.frames} frames and no offset table (frames of several fragments are not supported)`);
+        }
+        this.checked = true;
+      }
+    } catch (e) {
+      this.failure = e instanceof ImageboxError ? e : new ImageboxError('E_MALFORMED', `walking the pixel data: ${(e as Error).message}`, undefined, e);
+      throw this.failure;
+    }
+  }
 }
 
 const ITEM = T.Item;
 const SEQ_END = T.SequenceDelimitation;
 
 /** Bytes of the file at [offset, offset+length): from the header window when it holds them, else one read. */
-class Reader {
+export class Reader {
   reads = 0;
   private chunk: { start: number; bytes: Uint8Array } | undefined;
 
   constructor(
     private readonly source: ByteSource,
     private readonly header: DicomHeader,
-    private readonly signal: AbortSignal | undefined,
+    private readonly signal?: AbortSignal,
   ) {}
 
   async at(offset: number, length: number, readAhead = length): Promise<Uint8Array> {
@@ -84,7 +158,7 @@ export async function frameTable(
       offsets[i] = pd.offset + i * frameBytes;
       lengths[i] = frameBytes;
     }
-    return { offsets, lengths, how: 'native', reads: 0 };
+    return { offsets, lengths, how: 'native', reads: 0, walker: undefined };
   }
 
   const r = new Reader(source, header, signal);
@@ -110,7 +184,7 @@ export async function frameTable(
       lengths[i] = eotLengths[i]!;
       check(i);
     }
-    return { offsets, lengths, how: 'extended-offset-table', reads: r.reads };
+    return { offsets, lengths, how: 'extended-offset-table', reads: r.reads, walker: undefined };
   }
 
   if (bot.length > 0) {
@@ -132,23 +206,14 @@ export async function frameTable(
       offsets[i]! += 8;
       check(i);
     }
-    return { offsets, lengths, how: 'basic-offset-table', reads: r.reads };
+    return { offsets, lengths, how: 'basic-offset-table', reads: r.reads, walker: undefined };
   }
 
-  // neither table: hop from item header to item header
-  let pos = base;
-  for (let i = 0; i < frames; i++) {
-    const h = await r.itemHeader(pos, WALK_WINDOW_BYTES);
-    if (h.tag === SEQ_END) throw new ImageboxError('E_MALFORMED', `the pixel data holds ${i} fragments for ${frames} frames`);
-    if (h.tag !== ITEM || h.length === 0xffffffff) throw new ImageboxError('E_MALFORMED', `no fragment item at ${pos} (frame ${i})`);
-    offsets[i] = pos + 8;
-    lengths[i] = h.length;
-    check(i);
-    pos += 8 + h.length;
-  }
-  const after = await r.itemHeader(pos, 8);
-  if (after.tag === ITEM) {
-    throw new ImageboxError('E_NOT_A_SLIDE', `the pixel data has more fragments than its ${frames} frames and no offset table (frames of several fragments are not supported)`);
-  }
-  return { offsets, lengths, how: 'fragment-walk', reads: r.reads };
+  // neither table: hop from item header to item header, lazily (the walk's reads carry no
+  // caller's signal: it is shared). A single frame is walked now (its end check is all there is).
+  offsets.fill(NaN);
+  lengths.fill(NaN);
+  const walker = new FragmentWalker(new Reader(source, header), { offsets, lengths }, frames, base, header.size);
+  if (frames === 1) await walker.upTo(0);
+  return { offsets, lengths, how: 'fragment-walk', reads: r.reads, walker };
 }
