@@ -22,7 +22,8 @@ export function openUrlSource(url: string, options: BrowserOpenOptions = {}): By
   return new RangeScheduler(new HttpSource(absolute, { ...options.http, transport: new FetchTransport() }), options.scheduler);
 }
 
-export function openSlide(input: string | ByteSource, options: BrowserOpenOptions = {}): Promise<Slide> {
+/** A slide from a URL or source, or a DICOM WSI series from the URLs/sources of its instances. */
+export function openSlide(input: string | ByteSource | Array<string | ByteSource>, options: BrowserOpenOptions = {}): Promise<Slide> {
   return openSlideCore(input, { ...options, openSource: options.openSource ?? ((url) => openUrlSource(url, options)) });
 }
 

@@ -36,7 +36,7 @@ describe('the core is isomorphic', () => {
 
   it('src/browser.ts (io + formats + slide) bundles for the browser without node: modules', async () => {
     const { inputs, text } = await bundle('src/browser.ts');
-    for (const part of ['tiff-file.ts', 'aperio.ts', 'ome-tiff.ts', 'slide.ts', 'range-scheduler.ts', 'fetch-transport.ts']) {
+    for (const part of ['tiff-file.ts', 'aperio.ts', 'ome-tiff.ts', 'slide.ts', 'range-scheduler.ts', 'fetch-transport.ts', 'dicom/data-set.ts', 'dicom/frames.ts', 'dicom/dicom-layout.ts', 'joined-source.ts']) {
       expect(inputs.some((i) => i.endsWith(part))).toBe(true);
     }
     expect(nodeOnly(inputs)).toEqual([]);

@@ -1,17 +1,38 @@
 // Node entry for opening slides: paths, file: URLs and http(s) URLs (undici),
-// always behind a RangeScheduler.
+// always behind a RangeScheduler. A local folder of DICOM instances, or a list
+// of paths/URLs, is one DICOM WSI series.
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ImageboxError } from '../errors.js';
 import { openByteSource, type OpenSourceOptions } from '../io/open-source-node.js';
 import { openSlide as openSlideCore, type OpenSlideOptions } from '../slide/open-slide.js';
 import type { ByteSource } from '../io/byte-source.js';
 import type { Slide } from '../slide/slide.js';
 import { nodePixelReader } from '../codecs/pixel-reader-node.js';
+import { dicomFolderFiles } from './dicom-folder.js';
 
 export interface NodeOpenSlideOptions extends OpenSlideOptions {
   source?: OpenSourceOptions;
 }
 
-export async function openSlide(input: string | URL | ByteSource, options: NodeOpenSlideOptions = {}): Promise<Slide> {
-  const location = input instanceof URL ? input.href : input;
+/** A local folder's path when `location` names one (a path or a file: URL), else undefined. */
+export async function localFolder(location: string): Promise<string | undefined> {
+  if (/^https?:\/\//i.test(location)) return undefined;
+  const path = location.startsWith('file:') ? fileURLToPath(location) : location;
+  const st = await stat(path).catch(() => undefined);
+  return st?.isDirectory() ? path : undefined;
+}
+
+export async function openSlide(input: string | URL | ByteSource | Array<string | ByteSource>, options: NodeOpenSlideOptions = {}): Promise<Slide> {
+  let location: string | ByteSource | Array<string | ByteSource> = input instanceof URL ? input.href : input;
+  if (typeof location === 'string') {
+    const folder = await localFolder(location);
+    if (folder !== undefined) {
+      const files = await dicomFolderFiles(folder);
+      if (files.length === 0) throw new ImageboxError('E_NOT_A_SLIDE', 'a folder without DICOM files');
+      location = files;
+    }
+  }
   return openSlideCore(location, {
     ...options,
     pixels: options.pixels ?? (await nodePixelReader()),

@@ -2,10 +2,14 @@
 // Remote sources share one byte budget per thread for their span caches, so
 // the sum over every open slide is bounded (docs/deployment.md: memory). A
 // failed open closes what it opened (no file descriptor is left to the GC).
+// A folder of DICOM instances, or a configured list of them, is one slide.
 import { isMainThread } from 'node:worker_threads';
 import { ByteBudget } from '../io/span-cache.js';
 import { openByteSource } from '../io/open-source-node.js';
-import { openSlide } from '../node/open-slide.js';
+import { localFolder, openSlide } from '../node/open-slide.js';
+import { dicomFolderFiles } from '../node/dicom-folder.js';
+import { ImageboxError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
 import type { Slide } from '../slide/slide.js';
 import { allowPredicate } from './allow.js';
 import { credentialsFromEnv, sigV4Signer } from '../io/aws-sigv4.js';
@@ -25,9 +29,37 @@ export function spanBudget(): ByteBudget {
 }
 
 export async function openSpec(spec: SourceSpec): Promise<Slide> {
-  const remote = /^https?:\/\//i.test(spec.location);
-  const source = openByteSource(
-    spec.location,
+  if (spec.locations) return openSeries(spec, spec.locations);
+  const folder = await localFolder(spec.location);
+  if (folder !== undefined) {
+    const files = await dicomFolderFiles(folder);
+    if (files.length === 0) throw new ImageboxError('E_NOT_A_SLIDE', 'a folder without DICOM files');
+    return openSeries(spec, files);
+  }
+  const source = openSource(spec, spec.location);
+  try {
+    return await openSlide(source);
+  } catch (e) {
+    await source.close?.().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The files of one DICOM series, each through its own scheduler (closed again if the open fails). */
+async function openSeries(spec: SourceSpec, locations: string[]): Promise<Slide> {
+  const sources = locations.map((l) => openSource(spec, l));
+  try {
+    return await openSlide(sources);
+  } catch (e) {
+    await Promise.all(sources.map((s) => s.close?.().catch(() => undefined)));
+    throw e;
+  }
+}
+
+function openSource(spec: SourceSpec, location: string): ByteSource {
+  const remote = /^https?:\/\//i.test(location);
+  return openByteSource(
+    location,
     remote
       ? {
           http: {
@@ -42,10 +74,4 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
         }
       : {},
   );
-  try {
-    return await openSlide(source);
-  } catch (e) {
-    await source.close?.().catch(() => undefined);
-    throw e;
-  }
 }

@@ -4,6 +4,7 @@
 //      hold ${ENV_VAR} secrets, resolved from the environment at load time);
 //   2. a directory scan (--slides DIR): ids are paths relative to DIR, never
 //      escaping it (realpath containment, so symlinks out of DIR are refused);
+//      a folder holding DICOM instances is one slide (its relative path);
 //   3. ad-hoc remote ids: base64url of an http(s) URL, only under an allowed
 //      prefix (--allow). Nothing else is ever fetched: no open proxy.
 // Slides are opened lazily and kept in a bounded SlideCache. Every use checks,
@@ -24,14 +25,21 @@ import { checkIdentifier } from './iiif/identifier.js';
 import { openSpec } from './open-spec.js';
 import { SlideCache } from './slide-cache.js';
 import { SlideListing, SLIDE_EXTENSIONS, type ListedSlide } from './slide-listing.js';
+import { hasDicomFile } from '../node/dicom-folder.js';
 
 export { allowPredicate, urlAllowed } from './allow.js';
 export { SLIDE_EXTENSIONS } from './slide-listing.js';
 
 /** Where one slide's bytes are: everything a worker thread needs to open it itself. */
 export interface SourceSpec {
-  /** Absolute local path or http(s) URL. */
+  /** Absolute local path (a file, or a folder of DICOM instances) or http(s) URL. */
   location: string;
+  /**
+   * The files of one DICOM WSI series (absolute paths or http(s) URLs, headers and
+   * signing as for `location`), when the slide is a configured list; `location`
+   * is then the first of them.
+   */
+  locations?: string[];
   /** Request headers for the origin (already resolved from the environment). */
   headers?: Record<string, string>;
   /** URL prefixes redirects may go to (http sources). */
@@ -68,6 +76,8 @@ export interface S3Auth {
 export interface ConfigSlide {
   path?: string;
   url?: string;
+  /** The instances of one DICOM WSI series: paths (relative to the config file) or http(s) URLs. */
+  dicom?: string[];
   headers?: Record<string, string>;
   s3?: S3Auth;
   /** { tokenUrl, clientId, clientSecret, scope? }; values may name environment variables as ${VAR}. */
@@ -153,7 +163,36 @@ export class SlideRegistry {
     for (const [id, s] of Object.entries(options.config?.slides ?? {})) {
       checkIdentifier(id);
       const headers = Object.fromEntries(Object.entries(s.headers ?? {}).map(([k, v]) => [k, expandEnv(String(v), env)]));
-      if (s.url !== undefined) {
+      if (s.dicom !== undefined) {
+        if (!Array.isArray(s.dicom) || s.dicom.length === 0 || s.dicom.some((x) => typeof x !== 'string')) {
+          throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: dicom must be a non-empty list of paths or URLs`);
+        }
+        const origins = new Set<string>();
+        const locations = s.dicom.map((x) => {
+          if (/^[a-z][a-z0-9+.-]*:\/\//i.test(x)) {
+            const u = new URL(x);
+            if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: only http(s) URLs`);
+            origins.add(u.origin + '/');
+            return u.href;
+          }
+          return isAbsolute(x) ? x : resolve(options.configDir ?? process.cwd(), x);
+        });
+        const s3 = s.s3 === undefined ? undefined : checkS3(id, s.s3);
+        const oauth2 = s.oauth2 === undefined ? undefined : checkOAuth2(id, s.oauth2, env);
+        if (s3 && oauth2) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: s3 and oauth2 cannot both sign its requests`);
+        const remote = origins.size > 0;
+        this.configured.set(id, {
+          id,
+          kind: 'config',
+          spec: {
+            location: locations[0]!,
+            locations,
+            ...(remote ? { headers, allow: [...origins, ...this.allowList] } : {}),
+            ...(s3 ? { s3 } : {}),
+            ...(oauth2 ? { oauth2 } : {}),
+          },
+        });
+      } else if (s.url !== undefined) {
         const u = new URL(s.url);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: only http(s) URLs`);
         // a configured URL is trusted; redirects may stay on its own origin
@@ -170,7 +209,7 @@ export class SlideRegistry {
         const p = isAbsolute(s.path) ? s.path : resolve(options.configDir ?? process.cwd(), s.path);
         this.configured.set(id, { id, kind: 'config', spec: { location: p } });
       } else {
-        throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id} has neither path nor url`);
+        throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id} has neither path, url nor dicom`);
       }
     }
     this.open = options.open ?? openSpec;
@@ -211,7 +250,7 @@ export class SlideRegistry {
     if (c) return c;
     const recent = this.resolved.get(id);
     if (recent && recent.until > Date.now()) return recent.entry;
-    if (this.options.slidesDir && SLIDE_EXTENSIONS.some((e) => id.toLowerCase().endsWith(e))) {
+    if (this.options.slidesDir) {
       const root = await this.root();
       const candidate = join(root, id);
       let real: string | undefined;
@@ -224,7 +263,9 @@ export class SlideRegistry {
         const rel = relative(root, real);
         if (rel.startsWith('..') || isAbsolute(rel) || rel === '') throw new ImageboxError('E_FORBIDDEN', 'slide path leaves the slide directory');
         const st = await stat(real);
-        if (st.isFile()) {
+        // a file with a slide extension, or a folder holding the DICOM instances of one series
+        const isSlideFile = st.isFile() && SLIDE_EXTENSIONS.some((e) => id.toLowerCase().endsWith(e));
+        if (isSlideFile || (st.isDirectory() && (await hasDicomFile(real)))) {
           const entry: SlideEntry = { id, kind: 'dir', spec: { location: real } };
           if (this.resolved.size >= 4096) this.resolved.clear();
           this.resolved.set(id, { entry, until: Date.now() + 5000 });

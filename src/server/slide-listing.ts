@@ -11,6 +11,8 @@ import type { Slide } from '../slide/slide.js';
 
 /** File names the directory scan lists (the TIFF-based formats read today). */
 export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.btf', '.tf8'];
+/** Files that make their folder a DICOM slide in the listing (opening it reads every file with the DICM magic). */
+export const DICOM_EXTENSION = '.dcm';
 const MAX_SCAN_FILES = 10_000;
 const MAX_SCAN_DEPTH = 8;
 const PROBES_AT_ONCE = 4;
@@ -91,7 +93,7 @@ export class SlideListing {
   }
 }
 
-/** Slide files under root, as '/'-separated relative paths, not following symlinks out of root. */
+/** Slide files (and DICOM folders) under root, as '/'-separated relative paths, not following symlinks out of root. */
 async function scan(root: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string, depth: number): Promise<void> {
@@ -103,6 +105,10 @@ async function scan(root: string): Promise<string[]> {
       return;
     }
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // a folder with DICOM instances (*.dcm) is one slide: the series' files are not listed one by one
+    if (depth > 0 && names.some((d) => d.isFile() && !d.name.startsWith('.') && d.name.toLowerCase().endsWith(DICOM_EXTENSION))) {
+      out.push(relative(root, dir).split(sep).join('/'));
+    }
     for (const d of names) {
       if (out.length >= MAX_SCAN_FILES) return;
       if (d.name.startsWith('.')) continue;

@@ -1,5 +1,6 @@
 // The Slide: a pyramid of levels, associated images and properties over one
-// ByteSource. tile() returns the stored bytes of one tile plus what a codec
+// ByteSource (a TIFF file, or the files of a DICOM series joined into one
+// address space by src/io/joined-source.ts). tile() returns the stored bytes of one tile plus what a codec
 // needs; it costs at most two round trips (offset slice, tile bytes) and one
 // once the level's offset arrays are resident (loaded in the background after
 // the first tile of a level).
@@ -38,6 +39,15 @@ export interface SlideDescription {
   notes: string[];
 }
 
+/** The container a layout was read from, as the slide needs it: its size (bounds every tile read). */
+export interface SlideContainer {
+  readonly size: number;
+}
+
+function isTiff(c: SlideContainer): c is TiffFile {
+  return Array.isArray((c as Partial<TiffFile>).ifds);
+}
+
 export interface SlideOptions {
   /** Load a level's offset arrays in the background after its first tile (default true). */
   backgroundWarm?: boolean;
@@ -65,13 +75,17 @@ export class Slide {
    * (a retry, a later read, would take the new file's bytes at the old offsets).
    */
   private changedError: ImageboxError | undefined;
+  /** The ICC profile the slide's pixels are in, when the file gives one (DICOM optical path). */
+  readonly iccProfile: Uint8Array | undefined;
 
   constructor(
     readonly source: ByteSource,
-    readonly tiff: TiffFile,
-    layout: SlideLayout,
+    /** What the layout was read from: a TiffFile, or anything that knows the source's size. */
+    readonly container: SlideContainer,
+    layout: SlideLayout & { iccProfile?: Uint8Array | undefined },
     private readonly options: SlideOptions = {},
   ) {
+    this.iccProfile = layout.iccProfile;
     this.vendor = layout.vendor;
     this.levelInfo = layout.levels.map((l) => l.info);
     const base = this.levelInfo[0]!;
@@ -106,6 +120,12 @@ export class Slide {
       this.vendor === 'aperio'
         ? new AperioMissingTiles(this.levelInfo.map((info, i) => ({ ...this.levels[i]!, byteCounts: info.byteCounts })))
         : undefined;
+  }
+
+  /** The TIFF under a TIFF-based slide (E_INTERNAL for other containers). */
+  get tiff(): TiffFile {
+    if (!isTiff(this.container)) throw new ImageboxError('E_INTERNAL', `a ${this.vendor} slide has no TIFF file`);
+    return this.container;
   }
 
   get width(): number {
@@ -272,10 +292,10 @@ export class Slide {
     if (count === 0 || (level > 0 && this.aperioMissing && (await this.aperioMissing.isMissing(level, col, row, count)))) {
       return { ...base, bytes: new Uint8Array(0), missing: true };
     }
-    if (offset + count > this.tiff.size) {
+    if (offset + count > this.container.size) {
       throw new ImageboxError(
         'E_TRUNCATED',
-        `tile (${col}, ${row}) of level ${level} lies at ${offset}+${count}, past the end of the file (${this.tiff.size} bytes)`,
+        `tile (${col}, ${row}) of level ${level} lies at ${offset}+${count}, past the end of the file (${this.container.size} bytes)`,
       );
     }
     const [bytes] = await this.source.read([{ offset, length: count }], signal);
@@ -318,7 +338,7 @@ export class Slide {
     const index = row * Math.ceil(info.width / info.tileWidth) + col;
     const offset = info.offsets.peek(index);
     const length = info.byteCounts.peek(index);
-    if (offset === undefined || !length || offset + length > this.tiff.size) return undefined;
+    if (offset === undefined || !length || offset + length > this.container.size) return undefined;
     return { offset, length };
   }
 

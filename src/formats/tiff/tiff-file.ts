@@ -98,7 +98,7 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
   if (magic !== 'II' && magic !== 'MM') {
     const dicm = spans.get(128, 4);
     if (dicm && String.fromCharCode(...dicm) === 'DICM') {
-      throw new ImageboxError('E_NOT_A_SLIDE', 'DICOM files are not supported yet (only TIFF-based slides)');
+      throw new ImageboxError('E_NOT_A_SLIDE', 'a DICOM file, not a TIFF', { dicom: true });
     }
     throw new ImageboxError('E_NOT_A_SLIDE', 'not a TIFF file (no II/MM byte-order mark)');
   }
