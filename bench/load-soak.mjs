@@ -616,7 +616,20 @@ try {
 
   // samplers: RSS, CPU, the event loop of this process (is the load generator keeping up?)
   const rss = [];
-  const sample = () => rss.push({ t: round((performance.now() - T0) / 1000), mb: procMb(tested.pid, 'VmRSS'), refMb: procMb(reference.pid, 'VmRSS') });
+  // with the server's own caches (bounded: the response cache, the stream's decoded tiles) to tell a cache filling from a leak
+  const gauge = (text, name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? round(Number(m[1]) / 2 ** 20) : undefined;
+  };
+  const sample = () => {
+    const row = { t: round((performance.now() - T0) / 1000), mb: procMb(tested.pid, 'VmRSS'), refMb: procMb(reference.pid, 'VmRSS') };
+    rss.push(row);
+    if (crashed || row.mb === undefined) return;
+    fetch(`${tested.base}/metrics`, { signal: AbortSignal.timeout(4000) })
+      .then((r) => r.text())
+      .then((t) => Object.assign(row, { responseCacheMb: gauge(t, 'imagebox_cache_bytes'), decodedCacheMb: gauge(t, 'imagebox_stream_decoded_cache_bytes') }))
+      .catch(() => {});
+  };
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
   const cpu0 = { tested: cpuSeconds(tested.pid), reference: cpuSeconds(reference.pid), origin: cpuSeconds(remote.pid), driver: process.cpuUsage() };
@@ -639,7 +652,8 @@ try {
     } catch {
       /* origin gone: reported at the end */
     }
-    console.log(`[${Math.round((now - T0) / 1000)} s] ${iiifLine(st.iiif, secs)} | ${streamLine(st.stream, secs)} | verified ${check.verified}, corrupt ${check.corrupt}, pending ${check.pending} | origin ${o.requests ?? '?'} requests, ${sum(o.broken ?? {})} broken | RSS ${rss.at(-1)?.mb} MB | load ${os.loadavg()[0].toFixed(2)}`);
+    const last = rss.findLast((x) => x.responseCacheMb !== undefined) ?? rss.at(-1);
+    console.log(`[${Math.round((now - T0) / 1000)} s] ${iiifLine(st.iiif, secs)} | ${streamLine(st.stream, secs)} | verified ${check.verified}, corrupt ${check.corrupt}, pending ${check.pending} | origin ${o.requests ?? '?'} requests, ${sum(o.broken ?? {})} broken | RSS ${last?.mb} MB (caches: response ${last?.responseCacheMb ?? '?'}, decoded ${last?.decodedCacheMb ?? '?'} MB) | load ${os.loadavg()[0].toFixed(2)}`);
   }, REPORT_S * 1000);
 
   const ramp = Math.min(10_000, SECONDS * 100);
