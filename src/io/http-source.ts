@@ -93,15 +93,42 @@ interface Validators {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MiB = 1024 * 1024;
 
+/**
+ * Run `fn` when `signal` aborts; returns the unsubscribe. One real listener per
+ * signal, however many attempts wait on it: a caller's batch read from an origin
+ * without multi-range is one exchange per range, all on the caller's signal, and
+ * Node warns of a leak past 10 listeners (a stream batch is up to 48 tiles).
+ */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+function whenAborted(signal: AbortSignal, fn: () => void): () => void {
+  let set = abortWaiters.get(signal);
+  if (!set) {
+    const waiting = new Set<() => void>();
+    set = waiting;
+    abortWaiters.set(signal, waiting);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortWaiters.delete(signal);
+        for (const f of [...waiting]) f();
+        waiting.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(fn);
+  return () => void set.delete(fn);
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
+    const off = signal ? whenAborted(signal, done) : undefined;
     function done(): void {
       clearTimeout(t);
-      signal?.removeEventListener('abort', done);
+      off?.();
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -113,11 +140,11 @@ function aborted(): ImageboxError {
 function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return p.then(() => undefined, () => undefined);
   return new Promise<void>((resolve) => {
+    const off = whenAborted(signal, () => done());
     const done = (): void => {
-      signal.removeEventListener('abort', done);
+      off();
       resolve();
     };
-    signal.addEventListener('abort', done, { once: true });
     p.then(done, done);
   });
 }
@@ -475,8 +502,7 @@ export class HttpSource implements ByteSource {
         timedOut = true;
         ac.abort(new Retryable('timeout', true));
       }, Math.min(timeoutMs, remaining));
-      const onAbort = (): void => ac.abort(aborted());
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const offAbort = signal ? whenAborted(signal, () => ac.abort(aborted())) : undefined;
       attempts++;
       try {
         const answer = await this.once(ranges, ac.signal, auth);
@@ -500,7 +526,7 @@ export class HttpSource implements ByteSource {
         else this.breaker?.success();
       } finally {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        offAbort?.();
       }
       if (attempt < retries) {
         const backoff = Math.random() * Math.min(2000, retryBaseMs * 2 ** attempt);

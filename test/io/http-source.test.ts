@@ -208,6 +208,32 @@ describe('HttpSource: ranges', () => {
     expect(origin.log.every((l) => l.range!.split(',').length <= 2)).toBe(true);
   });
 
+  it('many ranges on one signal from an origin without multi-range: no listener-leak warning, abort still reaches every attempt', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const src = source('/big.bin', { multiRange: false });
+      await src.read([{ offset: 0, length: 1 }]);
+      const ranges = Array.from({ length: 48 }, (_, i) => ({ offset: i * 100_000, length: 1000 }));
+      const ac = new AbortController();
+      const out = await src.read(ranges, ac.signal);
+      out.forEach((a, i) => expectBytes(a, slice(BIG, ranges[i]!.offset, 1000)));
+      // the same fan-out, aborted while every attempt waits on a slow origin
+      origin.faults = { delayMs: 2000 };
+      const slow = new AbortController();
+      const t0 = performance.now();
+      const p = src.read(ranges.map((r) => ({ offset: r.offset + 7, length: 10 })), slow.signal);
+      setTimeout(() => slow.abort(), 50);
+      expect((await errorOf(p)).code).toBe('E_ABORTED');
+      expect(performance.now() - t0).toBeLessThan(1500);
+      await new Promise((r) => setTimeout(r, 20)); // warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('416 -> E_RANGE_NOT_SATISFIABLE; past the known end -> E_TRUNCATED without a request', async () => {
     origin.faults = { force416: true };
     expect(await codeOf(source().read([{ offset: 0, length: 10 }]))).toBe('E_RANGE_NOT_SATISFIABLE');
