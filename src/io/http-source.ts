@@ -61,6 +61,13 @@ export interface HttpSourceOptions {
   multiRange?: boolean;
   /** Most ranges in one multi-range request (default 64); more are split over parallel requests. */
   maxRangesPerRequest?: number;
+  /**
+   * What one answer taught about multi-range (refused: a 200 or a single part for
+   * several ranges; fewer parts than asked: a cap) is asked again after this long
+   * (default 60 s): a proxy's or a flaky origin's one odd answer must not turn
+   * multi-range off for the life of the process.
+   */
+  multiRangeReprobeMs?: number;
   /** Called when the origin's bytes changed under us (also see onChange()). */
   onChange?: (error: ImageboxError) => void;
 }
@@ -186,6 +193,7 @@ export class HttpSource implements ByteSource {
       | 'maxRangesPerRequest'
       | 'allowCrossOriginRedirects'
       | 'rangeRefusalMs'
+      | 'multiRangeReprobeMs'
     >
   >;
   private readonly allow: ((url: URL) => boolean) | undefined;
@@ -198,6 +206,8 @@ export class HttpSource implements ByteSource {
   private rangeOk = false;
   private multiOk: boolean | undefined;
   private partsCap: number;
+  /** When multi-range was last found refused or capped (multiOk false, partsCap lowered): learned again multiRangeReprobeMs later. */
+  private multiLearnedAt = 0;
   private whole: Uint8Array | undefined;
   /** The origin ignored Range on a file too big to hold: reads fail fast until refusedAt + rangeRefusalMs. */
   private rangeRefused: ImageboxError | undefined;
@@ -242,6 +252,7 @@ export class HttpSource implements ByteSource {
       maxRangesPerRequest: Math.max(1, options.maxRangesPerRequest ?? 64),
       allowCrossOriginRedirects: options.allowCrossOriginRedirects ?? false,
       rangeRefusalMs: options.rangeRefusalMs ?? 60_000,
+      multiRangeReprobeMs: options.multiRangeReprobeMs ?? 60_000,
     };
     this.partsCap = this.opts.maxRangesPerRequest;
     this.sign = options.sign;
@@ -407,6 +418,11 @@ export class HttpSource implements ByteSource {
     this.checkBounds(ranges);
     const wire = merged(ranges);
     let pieces: BytePart[];
+    if ((this.multiOk === false || this.partsCap < this.opts.maxRangesPerRequest) && Date.now() - this.multiLearnedAt >= this.opts.multiRangeReprobeMs) {
+      // learned from one answer a while ago: ask the origin again
+      this.multiOk = undefined;
+      this.partsCap = this.opts.maxRangesPerRequest;
+    }
     const useMulti = wire.length > 1 && this.opts.multiRange && this.multiOk !== false;
     if (!useMulti) pieces = await this.fetchSingles(wire, signal);
     else {
@@ -442,6 +458,7 @@ export class HttpSource implements ByteSource {
     if (answer.kind === 'whole') return [{ offset: 0, data: this.whole!, total: this.whole!.length }];
     if (answer.kind === 'multi-refused') {
       this.multiOk = false;
+      this.multiLearnedAt = Date.now();
       return this.fetchSingles(wire, signal);
     }
     // Which asked ranges did the parts cover (parts may come in any order, coalesced)?
@@ -468,12 +485,14 @@ export class HttpSource implements ByteSource {
     if (parts.length >= 2 && this.multiOk !== false) {
       this.multiOk = true;
       this.partsCap = Math.min(this.partsCap, parts.length);
+      this.multiLearnedAt = Date.now();
       const rest: ByteRange[][] = [];
       for (let i = 0; i < missing.length; i += this.partsCap) rest.push(missing.slice(i, i + this.partsCap));
       const more = await Promise.all(rest.map((b) => this.fetchMulti(b, signal)));
       return got.concat(more.flat());
     }
     this.multiOk = false;
+    this.multiLearnedAt = Date.now();
     return got.concat(await this.fetchSingles(missing, signal));
   }
 

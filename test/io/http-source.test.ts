@@ -208,6 +208,47 @@ describe('HttpSource: ranges', () => {
     expect(origin.log.every((l) => l.range!.split(',').length <= 2)).toBe(true);
   });
 
+  // issue 11 item 5 (bench:load): one 200 to a multi-range request from a flaky
+  // origin turned multi-range off for good, and one missing part capped every
+  // later request at the parts it brought; a stream batch then cost up to 48 requests
+  it('what one answer taught about multi-range (refused, or a parts cap) is asked again after multiRangeReprobeMs', async () => {
+    const ranges = [0, 1, 2, 3, 4].map((i) => ({ offset: i * 40_000, length: 100 + i }));
+    const readAll = async (src: HttpSource, shift: number): Promise<void> => {
+      const out = await src.read(ranges.map((r) => ({ offset: r.offset + shift, length: 10 })));
+      out.forEach((a, i) => expectBytes(a, slice(SMALL, ranges[i]!.offset + shift, 10)));
+    };
+    // refused: one 200 answer to a multi-range request
+    origin.faults = { noMultiRange: 'whole' };
+    const src = source('/small.bin', { multiRangeReprobeMs: 200 });
+    await src.read([{ offset: 0, length: 1 }]); // ranges work
+    await readAll(src, 1);
+    expect(src.supportsMultiRange()).toBe(false);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(src, 2);
+    expect(origin.requests).toBe(5); // still learned: single ranges
+    expect(origin.multiRangeRequests).toBe(0);
+    await new Promise((r) => setTimeout(r, 250));
+    origin.resetCounters();
+    await readAll(src, 3);
+    expect(origin.requests).toBe(1); // asked again: one multi-range request
+    expect(origin.multiRangeRequests).toBe(1);
+    expect(src.supportsMultiRange()).toBe(true);
+
+    // capped: a multipart answer with fewer parts than asked
+    origin.faults = { maxParts: 2 };
+    const capped = source('/small.bin', { multiRangeReprobeMs: 200 });
+    await readAll(capped, 4);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(capped, 5);
+    expect(origin.requests).toBe(3); // 2 + 2 + 1: the cap holds for now
+    await new Promise((r) => setTimeout(r, 250));
+    origin.resetCounters();
+    await readAll(capped, 6);
+    expect(origin.requests).toBe(1); // all 5 in one request again
+  });
+
   it('many ranges on one signal from an origin without multi-range: no listener-leak warning, abort still reaches every attempt', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
