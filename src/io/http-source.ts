@@ -62,10 +62,11 @@ export interface HttpSourceOptions {
   /** Most ranges in one multi-range request (default 64); more are split over parallel requests. */
   maxRangesPerRequest?: number;
   /**
-   * What one answer taught about multi-range (refused: a 200 or a single part for
-   * several ranges; fewer parts than asked: a cap) is asked again after this long
-   * (default 60 s): a proxy's or a flaky origin's one odd answer must not turn
-   * multi-range off for the life of the process.
+   * What the answers taught about multi-range (refused: a 200 or a single part for
+   * several ranges, at once from an origin that never answered multipart, after
+   * three in a row from one that did; fewer parts than asked: a cap) is asked again
+   * after this long (default 60 s): a proxy's or a flaky origin's odd answers must
+   * not turn multi-range off for the life of the process.
    */
   multiRangeReprobeMs?: number;
   /** Called when the origin's bytes changed under us (also see onChange()). */
@@ -208,6 +209,8 @@ export class HttpSource implements ByteSource {
   private partsCap: number;
   /** When multi-range was last found refused or capped (multiOk false, partsCap lowered): learned again multiRangeReprobeMs later. */
   private multiLearnedAt = 0;
+  /** Multi-range requests refused in a row since the last multipart answer. */
+  private multiRefusals = 0;
   private whole: Uint8Array | undefined;
   /** The origin ignored Range on a file too big to hold: reads fail fast until refusedAt + rangeRefusalMs. */
   private rangeRefused: ImageboxError | undefined;
@@ -457,8 +460,7 @@ export class HttpSource implements ByteSource {
     const answer = await this.exchange(wire, signal);
     if (answer.kind === 'whole') return [{ offset: 0, data: this.whole!, total: this.whole!.length }];
     if (answer.kind === 'multi-refused') {
-      this.multiOk = false;
-      this.multiLearnedAt = Date.now();
+      this.multiRefused();
       return this.fetchSingles(wire, signal);
     }
     // Which asked ranges did the parts cover (parts may come in any order, coalesced)?
@@ -473,7 +475,10 @@ export class HttpSource implements ByteSource {
       } else missing.push(r);
     }
     if (missing.length === 0) {
-      if (parts.length > 1) this.multiOk = true;
+      if (parts.length > 1) {
+        this.multiOk = true;
+        this.multiRefusals = 0;
+      }
       return got;
     }
     if (got.length === 0) {
@@ -484,6 +489,7 @@ export class HttpSource implements ByteSource {
     // Some ranges unanswered: learn the origin's limit, fetch the rest.
     if (parts.length >= 2 && this.multiOk !== false) {
       this.multiOk = true;
+      this.multiRefusals = 0;
       this.partsCap = Math.min(this.partsCap, parts.length);
       this.multiLearnedAt = Date.now();
       const rest: ByteRange[][] = [];
@@ -491,9 +497,21 @@ export class HttpSource implements ByteSource {
       const more = await Promise.all(rest.map((b) => this.fetchMulti(b, signal)));
       return got.concat(more.flat());
     }
+    this.multiRefused();
+    return got.concat(await this.fetchSingles(missing, signal));
+  }
+
+  /**
+   * A multi-range request answered without multipart (200, or one part): this read
+   * goes on in single ranges. An origin that has answered multipart before is not
+   * taken to refuse it for one such answer (a proxy's or a flaky origin's hiccup),
+   * only for three in a row; one that never has, at once.
+   */
+  private multiRefused(): void {
+    this.multiRefusals++;
+    if (this.multiOk === true && this.multiRefusals < 3) return;
     this.multiOk = false;
     this.multiLearnedAt = Date.now();
-    return got.concat(await this.fetchSingles(missing, signal));
   }
 
   // ---- one logical request with retries ------------------------------------
@@ -708,6 +726,7 @@ export class HttpSource implements ByteSource {
     this.rangeOk = false;
     this.rangeRefused = undefined;
     this.multiOk = undefined;
+    this.multiRefusals = 0;
     this.partsCap = this.opts.maxRangesPerRequest;
     for (const l of [...this.listeners]) {
       try {

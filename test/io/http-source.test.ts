@@ -211,7 +211,7 @@ describe('HttpSource: ranges', () => {
   // issue 11 item 5 (bench:load): one 200 to a multi-range request from a flaky
   // origin turned multi-range off for good, and one missing part capped every
   // later request at the parts it brought; a stream batch then cost up to 48 requests
-  it('what one answer taught about multi-range (refused, or a parts cap) is asked again after multiRangeReprobeMs', async () => {
+  it('multi-range: one odd answer from an origin that answered multipart is a hiccup; what is learned (refused, a parts cap) is asked again after multiRangeReprobeMs', async () => {
     const ranges = [0, 1, 2, 3, 4].map((i) => ({ offset: i * 40_000, length: 100 + i }));
     const readAll = async (src: HttpSource, shift: number): Promise<void> => {
       const out = await src.read(ranges.map((r) => ({ offset: r.offset + shift, length: 10 })));
@@ -234,6 +234,29 @@ describe('HttpSource: ranges', () => {
     expect(origin.requests).toBe(1); // asked again: one multi-range request
     expect(origin.multiRangeRequests).toBe(1);
     expect(src.supportsMultiRange()).toBe(true);
+
+    // an origin that has answered multipart: one 200 is a hiccup (that read goes in
+    // single ranges), three in a row are a refusal
+    let n = 0;
+    origin.faults = { chaos: { rate: 1, kinds: ['200'] } };
+    origin.resetCounters();
+    origin.onRequest = () => {
+      if (++n === 2) origin.faults = {};
+    };
+    await readAll(src, 7); // the 200, then five single ranges
+    expect(origin.requests).toBe(6);
+    expect(src.supportsMultiRange()).toBe(true);
+    origin.resetCounters();
+    await readAll(src, 8);
+    expect(origin.multiRangeRequests).toBe(1);
+    expect(origin.requests).toBe(1);
+    origin.faults = { noMultiRange: 'whole' };
+    for (const shift of [9, 10, 11]) await readAll(src, shift);
+    expect(src.supportsMultiRange()).toBe(false);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(src, 12);
+    expect(origin.multiRangeRequests).toBe(0);
 
     // capped: a multipart answer with fewer parts than asked
     origin.faults = { maxParts: 2 };
