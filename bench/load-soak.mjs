@@ -36,13 +36,13 @@
 // (also on Ctrl-C).
 //
 //   npm run bench:load -- [--slide .bench-data/generated.svs] [--seconds 300] [--viewers 200] [--clients 100]
-//                         [--fault-rate 0.2] [--chaos-seed 1] [--cache-mb 32] [--delay-ms 10] [--warmup-s 60]
+//                         [--fault-rate 0.2] [--fault-kinds reset,503,...] [--chaos-seed 1] [--cache-mb 32] [--delay-ms 10] [--warmup-s 60]
 //                         [--report-s 30] [--rgba-share 0.1] [--think-ms 100] [--seed 1] [--direct] [--smoke]
 //
 // --smoke: the small fixture slide, 15 s, 20 viewers, 10 clients (CI).
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -60,6 +60,7 @@ const { values: opt } = parseArgs({
     clients: { type: 'string' },
     'fault-rate': { type: 'string', default: '0.2' },
     'chaos-seed': { type: 'string', default: '1' },
+    'fault-kinds': { type: 'string' },
     'hang-ms': { type: 'string' },
     'cache-mb': { type: 'string', default: '32' },
     'delay-ms': { type: 'string' },
@@ -82,6 +83,7 @@ const VIEWERS = Number(opt.viewers ?? (smoke ? 20 : 200));
 const CLIENTS = Number(opt.clients ?? (smoke ? 10 : 100));
 const FAULT_RATE = Number(opt['fault-rate']);
 const CHAOS_SEED = Number(opt['chaos-seed']);
+const FAULT_KINDS = opt['fault-kinds']; // e.g. reset,503,hang (bench/lib/origin.mjs CHAOS_KINDS; default all)
 const HANG_MS = Number(opt['hang-ms'] ?? (smoke ? 500 : 2000));
 const DELAY_MS = Number(opt['delay-ms'] ?? (smoke ? 2 : 10));
 const WARMUP_S = Number(opt['warmup-s'] ?? Math.min(60, Math.round(SECONDS * 0.2)));
@@ -151,11 +153,20 @@ const pause = (ms) =>
 
 const fresh = () => ({
   iiif: { requests: 0, ok: 0, bytes: 0, errors: {}, lat: [], latNative: [], latScaled: [] },
-  stream: { tiles: 0, prefetched: 0, bytes: 0, views: 0, viewsNeedingTiles: 0, viewLat: [], viewLatNew: [], viewTimeouts: 0, errorFrames: {}, connectErrors: {}, closedUnexpectedly: 0, sessions: 0 },
+  stream: { tiles: 0, prefetched: 0, bytes: 0, views: 0, viewsNeedingTiles: 0, viewLat: [], viewLatNew: [], viewTimeouts: 0, timeoutsByEncoding: {}, viewLatNewByEncoding: {}, errorFrames: {}, connectErrors: {}, closedUnexpectedly: 0, sessions: 0 },
 });
 const total = fresh();
 let interval = fresh();
 const check = { verified: 0, corrupt: 0, pending: 0, refErrors: {}, samples: [] };
+/** What the errors said: per code, the first few distinct messages (digits folded, so one shape counts once). */
+const messages = { iiif: {}, stream: {} };
+function sampleMessage(where, code, message) {
+  const list = (messages[where][code] ??= []);
+  const shape = String(message ?? '').slice(0, 240);
+  const key = shape.replace(/\d+/g, '#');
+  if (list.length < 6 && !list.some((m) => m.replace(/\d+/g, '#') === key)) list.push(shape);
+}
+const timeoutSamples = [];
 const pendingChecks = new Set();
 
 // ---- reference hashes --------------------------------------------------------------
@@ -282,6 +293,7 @@ function tileHash(t) {
 /** Compare a received tile's hash with the reference's, in the background. */
 function verify(what, got, want, body) {
   check.pending++;
+  if (body && (body.length > 128 * 1024 || check.pending > 2000)) body = undefined; // rgba tiles, or a lagging reference: hashes only
   const p = want
     .then(
       (ref) => {
@@ -385,12 +397,13 @@ async function viewer(i, wsUrl, refs, startDelay) {
         if (t.prefetched) st.prefetched++;
         st.bytes += t.data.length;
       }
-      verify(`stream ${encoding} ${t.level}/${t.col}/${t.row}`, tileHash(t), refs[encoding].hash(t.level, t.col, t.row), t.data.length < 4e6 ? Buffer.from(t.data) : undefined);
+      verify(`stream ${encoding} ${t.level}/${t.col}/${t.row}`, tileHash(t), refs[encoding].hash(t.level, t.col, t.row), t.data.length <= 128 * 1024 ? Buffer.from(t.data) : undefined);
     });
     s.on('error', (e) => {
       if (e.frame) {
         bump(total.stream.errorFrames, e.frame.code);
         bump(interval.stream.errorFrames, e.frame.code);
+        sampleMessage('stream', e.frame.code, e.frame.message);
       }
     });
     try {
@@ -402,13 +415,31 @@ async function viewer(i, wsUrl, refs, startDelay) {
       for (let k = 0; k < n && !stopping(); k++) {
         const v = walk.next().value;
         let timer;
-        const res = await Promise.race([
-          s.view(slide.handle, v),
-          new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), VIEW_TIMEOUT_MS))),
-        ]).finally(() => clearTimeout(timer));
+        const viewing = s.view(slide.handle, v);
+        const res = await Promise.race([viewing, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), VIEW_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
         if (res === 'timeout') {
-          total.stream.viewTimeouts++;
-          interval.stream.viewTimeouts++;
+          for (const st of [total.stream, interval.stream]) {
+            st.viewTimeouts++;
+            bump(st.timeoutsByEncoding, encoding);
+          }
+          if (timeoutSamples.length < 10) {
+            // which of its tiles never came, and what the server says of this connection
+            const l = slide.levels[v.level];
+            let visible = 0;
+            let missing = 0;
+            for (let row = Math.max(0, Math.floor(v.y / l.tileHeight)); row <= Math.min(l.rows - 1, Math.floor((v.y + v.height - 1) / l.tileHeight)); row++) {
+              for (let col = Math.max(0, Math.floor(v.x / l.tileWidth)); col <= Math.min(l.cols - 1, Math.floor((v.x + v.width - 1) / l.tileWidth)); col++) {
+                visible++;
+                if (!s.has(slide.handle, v.level, col, row)) missing++;
+              }
+            }
+            const server = await Promise.race([s.serverStats(), sleep(3000).then(() => 'no answer in 3 s')]).catch((e) => String(e?.message ?? e));
+            const sample = { viewer: i, encoding, atS: round((performance.now() - T0) / 1000), view: v, visible, missing, server };
+            timeoutSamples.push(sample);
+            // slow or stuck? this viewer waits up to another minute for the same view
+            const late = await Promise.race([viewing.then((x) => x, () => 'closed'), sleep(60_000).then(() => 'not within another 60 s')]);
+            sample.completedAfterMs = typeof late === 'object' ? (late.superseded ? 'superseded' : round(late.ms)) : late;
+          }
         } else if (!res.superseded && !hardStop.signal.aborted) {
           for (const st of [total.stream, interval.stream]) {
             st.views++;
@@ -416,6 +447,7 @@ async function viewer(i, wsUrl, refs, startDelay) {
             if (!res.cached) {
               st.viewsNeedingTiles++;
               st.viewLatNew.push(res.ms);
+              (st.viewLatNewByEncoding[encoding] ??= []).push(res.ms);
             }
           }
         }
@@ -519,6 +551,15 @@ async function iiifClient(i, base, info, levels, ref, startDelay) {
           bump(st.errors, `${status}${code ? ` ${code}` : ''}`);
         }
       }
+      if (status !== 200) {
+        let message = typeof status === 'string' ? status : '';
+        try {
+          message = JSON.parse(body.toString('utf8')).error?.message ?? message;
+        } catch {
+          /* not JSON */
+        }
+        sampleMessage('iiif', String(status), message);
+      }
       if (status === 200) verify(`iiif ${p}`, sha(body), ref.hash(p), body);
       if (THINK_MS > 0) await pause(r() * 2 * THINK_MS);
     }
@@ -562,7 +603,7 @@ const summary = {
   date: new Date().toISOString(),
   smoke,
   machine: { cores: os.availableParallelism(), memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavgBefore: os.loadavg().map((x) => round(x, 2)) },
-  options: { slide: opt.slide, seconds: SECONDS, viewers: VIEWERS, clients: CLIENTS, faultRate: FAULT_RATE, chaosSeed: CHAOS_SEED, hangMs: HANG_MS, delayMs: DELAY_MS, cacheMb: Number(opt['cache-mb']), warmupS: WARMUP_S, rgbaShare: RGBA_SHARE, thinkMs: THINK_MS, dwellMs: DWELL, sessionViews: SESSION_VIEWS, seed: SEED, direct: opt.direct },
+  options: { slide: opt.slide, seconds: SECONDS, viewers: VIEWERS, clients: CLIENTS, faultRate: FAULT_RATE, faultKinds: FAULT_KINDS ?? 'all', chaosSeed: CHAOS_SEED, hangMs: HANG_MS, delayMs: DELAY_MS, cacheMb: Number(opt['cache-mb']), warmupS: WARMUP_S, rgbaShare: RGBA_SHARE, thinkMs: THINK_MS, dwellMs: DWELL, sessionViews: SESSION_VIEWS, seed: SEED, direct: opt.direct },
 };
 let exitCode = 0;
 const fail = (why) => {
@@ -573,11 +614,12 @@ const fail = (why) => {
 
 try {
   // the origin (faults off until the slide is open), the server under test, the reference
-  const remote = await startRemote(path.dirname(slidePath), DELAY_MS, { origin: 'node', args: ['--chaos', '0', '--chaos-seed', String(CHAOS_SEED), '--chaos-hang-ms', String(HANG_MS)] });
+  const remote = await startRemote(path.dirname(slidePath), DELAY_MS, { origin: 'node', args: ['--chaos', '0', '--chaos-seed', String(CHAOS_SEED), '--chaos-hang-ms', String(HANG_MS), ...(FAULT_KINDS ? ['--chaos-kinds', FAULT_KINDS] : [])] });
   stops.push(remote.stop);
   const slideUrl = `${remote.base}/${encodeURIComponent(path.basename(slidePath))}`;
   const logOf = (n) => `${DATA}/results/load-soak-${n}.log`;
   for (const n of ['server', 'reference']) writeFileSync(logOf(n), '');
+  for (const f of readdirSync(`${DATA}/results`)) if (/^load-soak-corrupt-\d+\.bin$/.test(f)) rmSync(`${DATA}/results/${f}`);
   const direct = opt.direct ? ['--direct'] : [];
   const tested = await startImagebox({ name: 'load-soak-server', config: { slides: { [ID]: { url: slideUrl } } }, args: ['--cache-mb', String(opt['cache-mb']), ...direct], log: logOf('server') });
   stops.push(tested.stop);
@@ -603,7 +645,7 @@ try {
   const wsTested = `${tested.base.replace('http', 'ws')}/stream`;
   const wsRef = `${reference.base.replace('http', 'ws')}/stream`;
   const iiifRef = new IiifReference(reference.base);
-  const refs = { jpeg: new StreamReference(wsRef, 'jpeg', smoke ? 2 : 4), rgba: new StreamReference(wsRef, 'rgba', 2) };
+  const refs = { jpeg: new StreamReference(wsRef, 'jpeg', smoke ? 2 : 4), rgba: new StreamReference(wsRef, 'rgba', smoke ? 2 : 4) };
   for (const r of Object.values(refs)) await r.start();
   stops.push(async () => {
     for (const r of Object.values(refs)) await r.close();
@@ -611,23 +653,32 @@ try {
   });
 
   console.log(`slide ${opt.slide}: ${slideInfo.width} x ${slideInfo.height}, ${levels.length} levels, ${levels.reduce((n, l) => n + l.cols * l.rows, 0)} tiles`);
-  console.log(`origin: ${remote.kind}; chaos ${FAULT_RATE} (seed ${CHAOS_SEED}, hang ${HANG_MS} ms) from now on`);
+  console.log(`origin: ${remote.kind}; chaos ${FAULT_RATE} (${FAULT_KINDS ?? 'every kind'}; seed ${CHAOS_SEED}, hang ${HANG_MS} ms) from now on`);
   console.log(`load: ${VIEWERS} viewers (${Math.round(VIEWERS * RGBA_SHARE)} rgba, the rest jpeg), ${CLIENTS} IIIF clients, ${SECONDS} s (warm-up ${WARMUP_S} s); server --cache-mb ${opt['cache-mb']}${opt.direct ? ' --direct' : ''}; ${os.availableParallelism()} cores, load average ${os.loadavg()[0].toFixed(2)}`);
 
   // samplers: RSS, CPU, the event loop of this process (is the load generator keeping up?)
   const rss = [];
   // with the server's own caches (bounded: the response cache, the stream's decoded tiles) to tell a cache filling from a leak
-  const gauge = (text, name) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? round(Number(m[1]) / 2 ** 20) : undefined;
+  const value = (text, name) => {
+    const at = text.indexOf(`\n${name} `);
+    return at < 0 ? undefined : Number(text.slice(at + name.length + 2, text.indexOf('\n', at + 1)));
   };
+  const gauge = (text, name) => round(value(text, name) / 2 ** 20);
   const sample = () => {
     const row = { t: round((performance.now() - T0) / 1000), mb: procMb(tested.pid, 'VmRSS'), refMb: procMb(reference.pid, 'VmRSS') };
     rss.push(row);
     if (crashed || row.mb === undefined) return;
     fetch(`${tested.base}/metrics`, { signal: AbortSignal.timeout(4000) })
       .then((r) => r.text())
-      .then((t) => Object.assign(row, { responseCacheMb: gauge(t, 'imagebox_cache_bytes'), decodedCacheMb: gauge(t, 'imagebox_stream_decoded_cache_bytes') }))
+      .then((t) =>
+        Object.assign(row, {
+          responseCacheMb: gauge(t, 'imagebox_cache_bytes'),
+          decodedCacheMb: gauge(t, 'imagebox_stream_decoded_cache_bytes'),
+          // is work piling up? (the pixel pool: IIIF transcodes and stream decodes; the stream's fair queue in front of it)
+          pixelJobs: [value(t, 'imagebox_pixel_jobs_running'), value(t, 'imagebox_pixel_jobs_queued')],
+          streamDecodes: [value(t, 'imagebox_stream_decodes{state="running"}'), value(t, 'imagebox_stream_decodes{state="queued"}')],
+        }),
+      )
       .catch(() => {});
   };
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -653,7 +704,7 @@ try {
       /* origin gone: reported at the end */
     }
     const last = rss.findLast((x) => x.responseCacheMb !== undefined) ?? rss.at(-1);
-    console.log(`[${Math.round((now - T0) / 1000)} s] ${iiifLine(st.iiif, secs)} | ${streamLine(st.stream, secs)} | verified ${check.verified}, corrupt ${check.corrupt}, pending ${check.pending} | origin ${o.requests ?? '?'} requests, ${sum(o.broken ?? {})} broken | RSS ${last?.mb} MB (caches: response ${last?.responseCacheMb ?? '?'}, decoded ${last?.decodedCacheMb ?? '?'} MB) | load ${os.loadavg()[0].toFixed(2)}`);
+    console.log(`[${Math.round((now - T0) / 1000)} s] ${iiifLine(st.iiif, secs)} | ${streamLine(st.stream, secs)} | verified ${check.verified}, corrupt ${check.corrupt}, pending ${check.pending} | origin ${o.requests ?? '?'} requests (${o.multiRange ?? '?'} multipart), ${sum(o.broken ?? {})} broken | RSS ${last?.mb} MB (caches: response ${last?.responseCacheMb ?? '?'}, decoded ${last?.decodedCacheMb ?? '?'} MB; pixel jobs running/queued ${last?.pixelJobs?.join('/') ?? '?'}, stream decodes ${last?.streamDecodes?.join('/') ?? '?'}) | load ${os.loadavg()[0].toFixed(2)}`);
   }, REPORT_S * 1000);
 
   const ramp = Math.min(10_000, SECONDS * 100);
@@ -769,12 +820,15 @@ try {
       viewsNeedingTiles: T.stream.viewsNeedingTiles,
       viewLatencyMs: { p50: pct(T.stream.viewLat, 50), p99: pct(T.stream.viewLat, 99) },
       viewNeedingTilesLatencyMs: { p50: pct(T.stream.viewLatNew, 50), p90: pct(T.stream.viewLatNew, 90), p99: pct(T.stream.viewLatNew, 99), max: pct(T.stream.viewLatNew, 100) },
+      viewNeedingTilesLatencyByEncoding: Object.fromEntries(Object.entries(T.stream.viewLatNewByEncoding).map(([e, a]) => [e, { n: a.length, p50: pct(a, 50), p99: pct(a, 99), timeouts: T.stream.timeoutsByEncoding[e] ?? 0 }])),
       viewTimeouts: T.stream.viewTimeouts,
       errorFrames: T.stream.errorFrames,
       errorFrameRate: round(sum(T.stream.errorFrames) / Math.max(1, T.stream.tiles + sum(T.stream.errorFrames)), 4),
+      viewTimeoutSamples: timeoutSamples,
       connectErrors: T.stream.connectErrors,
       closedUnexpectedly: T.stream.closedUnexpectedly,
     },
+    errorMessages: messages,
     check: { verified: check.verified, corrupt: check.corrupt, unverified: check.pending, referenceErrors: check.refErrors, corruptSamples: check.samples, reference: { iiifTiles: iiifRef.memo.size, streamTiles: refs.jpeg.memo.size + refs.rgba.memo.size } },
     origin: originEnd
       ? { requests: originEnd.requests - originAtStart.requests, rangeRequests: originRanges, broken, brokenTotal: sum(broken), brokenShare: round(sum(broken) / Math.max(1, originRanges), 3), multiRange: originEnd.multiRange - originAtStart.multiRange, mb: round((originEnd.bytes - originAtStart.bytes) / 2 ** 20) }
@@ -819,6 +873,7 @@ try {
   console.log(`| stream tiles | ${s.stream.tiles} (${s.stream.tilesPerSec}/s, ${s.stream.mbPerSec} MB/s; ${s.stream.prefetched} prefetched), ${s.stream.sessions} sessions |`);
   console.log(`| stream views | ${s.stream.views} (${s.stream.viewsPerSec}/s), ${s.stream.viewsNeedingTiles} needing tiles; ${s.stream.viewTimeouts} timed out (${VIEW_TIMEOUT_MS / 1000} s) |`);
   console.log(`| stream view -> tiles complete p50 / p90 / p99 / max ms (views needing tiles) | ${s.stream.viewNeedingTilesLatencyMs.p50} / ${s.stream.viewNeedingTilesLatencyMs.p90} / ${s.stream.viewNeedingTilesLatencyMs.p99} / ${s.stream.viewNeedingTilesLatencyMs.max} (all views: ${s.stream.viewLatencyMs.p50} / p99 ${s.stream.viewLatencyMs.p99}) |`);
+  for (const [e, x] of Object.entries(s.stream.viewNeedingTilesLatencyByEncoding)) console.log(`| ... ${e} viewers | p50 ${x.p50} / p99 ${x.p99} ms (${x.n} views needing tiles), ${x.timeouts} timed out |`);
   console.log(`| stream error frames | ${sum(s.stream.errorFrames)} (${round(100 * s.stream.errorFrameRate, 2)} % of tiles): ${kv(s.stream.errorFrames)}; connection errors: ${kv(s.stream.connectErrors)}; closed by the server: ${s.stream.closedUnexpectedly} |`);
   console.log(`| tiles checked against the reference | ${s.check.verified}, corrupt ${s.check.corrupt}, unverified ${s.check.unverified}, reference errors: ${kv(s.check.referenceErrors)} |`);
   if (s.origin) console.log(`| origin | ${s.origin.requests} requests (${s.origin.rangeRequests} ranges, ${s.origin.multiRange} multipart, ${s.origin.mb} MB); broken ${s.origin.brokenTotal} (${round(100 * s.origin.brokenShare, 1)} %): ${kv(s.origin.broken)} |`);
@@ -827,6 +882,8 @@ try {
   console.log(`| CPU seconds: server / reference / origin / load generator | ${s.cpuSeconds.tested} / ${s.cpuSeconds.reference} / ${s.cpuSeconds.origin} / ${s.cpuSeconds.loadGenerator} (${os.availableParallelism()} cores x ${s.durationS} s; load average ${s.loadavgDuring}) |`);
   console.log(`| load generator event loop delay p99 / max ms | ${s.loadGeneratorEventLoopMs.p99} / ${s.loadGeneratorEventLoopMs.max} |`);
   console.log(`| crashed | ${crashed ? JSON.stringify(crashed) : 'no'}; after the soak: ${JSON.stringify(after)} |`);
+  for (const [where, byCode] of Object.entries(messages)) for (const [code, list] of Object.entries(byCode)) for (const m of list) console.log(`${where} ${code}: ${m}`);
+  for (const t of timeoutSamples.slice(0, 3)) console.log(`view timeout: ${JSON.stringify(t)}`);
   console.log(`written: ${path.relative(process.cwd(), out)}`);
 } catch (e) {
   fail(`the run failed: ${e?.stack ?? e}`);
