@@ -42,14 +42,14 @@ export const pct = (a, p) => {
 
 /**
  * `imagebox serve` on 127.0.0.1:port (a free one if not given) with this registry config, once it says it listens.
- * log: a file its stderr goes to (default: ours). The result's `child` is the process (its 'exit' tells a crash).
+ * log: a file its stderr goes to (default: ours); nodeArgs: options for node itself. The result's `child` is the process (its 'exit' tells a crash).
  */
-export async function startImagebox({ name, config, port, args = [], log }) {
+export async function startImagebox({ name, config, port, args = [], log, nodeArgs = [] }) {
   port = port ? Number(port) : await freePort();
   const cfg = `${DATA}/results/${name}-config.json`;
   writeFileSync(cfg, JSON.stringify(config));
   const stderr = log ? openSync(log, 'a') : 'inherit';
-  const server = spawn('node', [path.join(HERE, '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--config', cfg, ...args], { stdio: ['ignore', 'pipe', stderr] });
+  const server = spawn('node', [...nodeArgs, path.join(HERE, '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--config', cfg, ...args], { stdio: ['ignore', 'pipe', stderr] });
   if (log) closeSync(stderr);
   await new Promise((resolve, reject) => {
     server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());

@@ -37,12 +37,16 @@
 //
 //   npm run bench:load -- [--slide .bench-data/generated.svs] [--seconds 300] [--viewers 200] [--clients 100]
 //                         [--fault-rate 0.2] [--fault-kinds reset,503,...] [--chaos-seed 1] [--cache-mb 32] [--delay-ms 10] [--warmup-s 60]
-//                         [--report-s 30] [--rgba-share 0.1] [--think-ms 100] [--seed 1] [--direct] [--smoke]
+//                         [--report-s 30] [--rgba-share 0.1] [--think-ms 100] [--seed 1] [--direct] [--heap-reports] [--smoke]
+//
+// --heap-reports: the server under test runs with node's diagnostic report on SIGUSR2,
+// sent every --report-s: the JS heap of its main thread and of each pixel worker next
+// to the RSS (is a growth in the JS heap, or outside it?).
 //
 // --smoke: the small fixture slide, 15 s, 20 viewers, 10 clients (CI).
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -73,6 +77,7 @@ const { values: opt } = parseArgs({
     'idle-s': { type: 'string' },
     seed: { type: 'string', default: '1' },
     direct: { type: 'boolean', default: false },
+    'heap-reports': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -621,7 +626,14 @@ try {
   for (const n of ['server', 'reference']) writeFileSync(logOf(n), '');
   for (const f of readdirSync(`${DATA}/results`)) if (/^load-soak-corrupt-\d+\.bin$/.test(f)) rmSync(`${DATA}/results/${f}`);
   const direct = opt.direct ? ['--direct'] : [];
-  const tested = await startImagebox({ name: 'load-soak-server', config: { slides: { [ID]: { url: slideUrl } } }, args: ['--cache-mb', String(opt['cache-mb']), ...direct], log: logOf('server') });
+  // --heap-reports: node's diagnostic report on SIGUSR2 (the JS heaps of the main thread and of each pixel worker)
+  const reportDir = `${DATA}/results/load-soak-reports`;
+  if (opt['heap-reports']) {
+    rmSync(reportDir, { recursive: true, force: true });
+    mkdirSync(reportDir, { recursive: true });
+  }
+  const nodeArgs = opt['heap-reports'] ? ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reportDir}`, '--report-compact'] : [];
+  const tested = await startImagebox({ name: 'load-soak-server', config: { slides: { [ID]: { url: slideUrl } } }, args: ['--cache-mb', String(opt['cache-mb']), ...direct], log: logOf('server'), nodeArgs });
   stops.push(tested.stop);
   const reference = await startImagebox({ name: 'load-soak-reference', config: { slides: { [ID]: { path: slidePath } } }, args: direct, log: logOf('reference') });
   stops.push(reference.stop);
@@ -689,6 +701,28 @@ try {
   T0 = performance.now();
   sample();
   const rssTimer = setInterval(sample, RSS_EVERY_MS);
+  const heaps = [];
+  const heapReport = async () => {
+    if (!opt['heap-reports'] || crashed) return;
+    const t = round((performance.now() - T0) / 1000);
+    const before = new Set(readdirSync(reportDir));
+    process.kill(tested.pid, 'SIGUSR2');
+    for (let k = 0; k < 50; k++) {
+      await sleep(100);
+      const f = readdirSync(reportDir).find((x) => !before.has(x) && x.endsWith('.json'));
+      if (!f) continue;
+      try {
+        const r = JSON.parse(readFileSync(`${reportDir}/${f}`, 'utf8'));
+        const mb = (x) => round(x / 2 ** 20);
+        heaps.push({ t, rssMb: procMb(tested.pid, 'VmRSS'), mainHeapUsedMb: mb(r.javascriptHeap.usedMemory), mainHeapTotalMb: mb(r.javascriptHeap.totalMemory), workersHeapUsedMb: (r.workers ?? []).map((w) => mb(w.javascriptHeap?.usedMemory ?? 0)), workersHeapTotalMb: (r.workers ?? []).map((w) => mb(w.javascriptHeap?.totalMemory ?? 0)) });
+        rmSync(`${reportDir}/${f}`);
+        return;
+      } catch {
+        /* still being written */
+      }
+    }
+  };
+  const heapTimer = opt['heap-reports'] ? setInterval(() => void heapReport(), REPORT_S * 1000) : undefined;
   let lastReport = T0;
   const reportTimer = setInterval(async () => {
     const now = performance.now();
@@ -765,6 +799,8 @@ try {
     rssIdle = procMb(tested.pid, 'VmRSS');
   }
   clearInterval(rssTimer);
+  clearInterval(heapTimer);
+  await heapReport();
   const hwm = procMb(tested.pid, 'VmHWM');
   const metricsText = crashed ? '' : await (await fetch(`${tested.base}/metrics`)).text().catch(() => '');
   const metric = (name) => {
@@ -844,6 +880,7 @@ try {
       bound: RSS_BOUND,
       verdict: `${!Number.isFinite(growth) ? 'unknown' : growth < RSS_BOUND ? 'flat' : 'growing'}${smoke ? ' (smoke: too short to judge)' : ''}`,
       referenceEndMb: rss.at(-1)?.refMb,
+      heaps: heaps.length ? heaps : undefined,
       samples: rss,
     },
     server: { responseCacheBytes: metric('imagebox_cache_bytes'), streamDecodedCacheBytes: metric('imagebox_stream_decoded_cache_bytes'), streamConnections: metric('imagebox_stream_connections'), openSlides: metric('imagebox_open_slides'), originRequests: metric('imagebox_origin_requests_total') },
@@ -878,6 +915,12 @@ try {
   console.log(`| tiles checked against the reference | ${s.check.verified}, corrupt ${s.check.corrupt}, unverified ${s.check.unverified}, reference errors: ${kv(s.check.referenceErrors)} |`);
   if (s.origin) console.log(`| origin | ${s.origin.requests} requests (${s.origin.rangeRequests} ranges, ${s.origin.multiRange} multipart, ${s.origin.mb} MB); broken ${s.origin.brokenTotal} (${round(100 * s.origin.brokenShare, 1)} %): ${kv(s.origin.broken)} |`);
   console.log(`| server RSS MB: end of warm-up (${WARMUP_S} s) / max after / end / peak (HWM) | ${s.rss.warmupEndMb} / ${s.rss.maxAfterWarmupMb} / ${s.rss.endMb} / ${s.rss.peakMb}${rssIdle !== undefined ? `; ${rssIdle} after ${IDLE_S} s idle` : ''} |`);
+  if (heaps.length) {
+    const h0 = heaps.find((h) => h.t >= WARMUP_S) ?? heaps[0];
+    const h1 = heaps.at(-1);
+    const w = (h) => h.workersHeapUsedMb.reduce((a, b) => a + b, 0);
+    console.log(`| JS heap used MB, main thread / pixel workers (node report): end of warm-up / end | ${h0.mainHeapUsedMb} / ${round(w(h0))} -> ${h1.mainHeapUsedMb} / ${round(w(h1))} (heap total ${h0.mainHeapTotalMb} -> ${h1.mainHeapTotalMb}) |`);
+  }
   console.log(`| RSS verdict | ${s.rss.verdict}: ${s.rss.growth === null ? '?' : `${round(100 * s.rss.growth, 1)} %`} from the end of the warm-up to the end (bound ${100 * RSS_BOUND} %), slope ${s.rss.slopeMbPerMin} MB/min after the warm-up |`);
   console.log(`| CPU seconds: server / reference / origin / load generator | ${s.cpuSeconds.tested} / ${s.cpuSeconds.reference} / ${s.cpuSeconds.origin} / ${s.cpuSeconds.loadGenerator} (${os.availableParallelism()} cores x ${s.durationS} s; load average ${s.loadavgDuring}) |`);
   console.log(`| load generator event loop delay p99 / max ms | ${s.loadGeneratorEventLoopMs.p99} / ${s.loadGeneratorEventLoopMs.max} |`);
