@@ -384,6 +384,7 @@ async function viewer(i, wsUrl, refs, startDelay) {
     } catch (e) {
       bump(total.stream.connectErrors, e.code ?? errText(e));
       bump(interval.stream.connectErrors, e.code ?? errText(e));
+      sampleMessage('stream', `connect ${e.code ?? errText(e)} (first at ${round((performance.now() - T0) / 1000)} s)`, e.message);
       await pause(1000);
       continue;
     }
@@ -462,6 +463,7 @@ async function viewer(i, wsUrl, refs, startDelay) {
       if (!hardStop.signal.aborted) {
         bump(total.stream.connectErrors, `session: ${e.code ?? errText(e)}`);
         bump(interval.stream.connectErrors, `session: ${e.code ?? errText(e)}`);
+        sampleMessage('stream', `session ${e.code ?? errText(e)} (first at ${round((performance.now() - T0) / 1000)} s)`, e.message);
         await pause(1000);
       }
     } finally {
