@@ -166,6 +166,7 @@ const check = { verified: 0, corrupt: 0, pending: 0, refErrors: {}, samples: [] 
 /** What the errors said: per code, the first few distinct messages (digits folded, so one shape counts once). */
 const messages = { iiif: {}, stream: {} };
 function sampleMessage(where, code, message) {
+  if (!messages[where][code] && Object.keys(messages[where]).length >= 40) return;
   const list = (messages[where][code] ??= []);
   const shape = String(message ?? '').slice(0, 240);
   const key = shape.replace(/\d+/g, '#');
@@ -756,8 +757,10 @@ try {
   clearInterval(reportTimer);
   loop.disable();
   const cpu1 = { tested: cpuSeconds(tested.pid), reference: cpuSeconds(reference.pid), origin: cpuSeconds(remote.pid), driver: process.cpuUsage(cpu0.driver) };
+  // the last RSS sample while the load ran, and one now that every connection is closed
+  const rssEndOfLoad = rss.findLast((x) => x.t <= loadSecs && x.mb !== undefined)?.mb;
   sample();
-  const rssEndOfLoad = rss.at(-1).mb;
+  const rssStopped = rss.at(-1).mb;
 
   // after the load: faults off, every received tile checked, the server still serves a clean tile
   await fetch(`${remote.base}/__chaos?rate=0`, { method: 'POST' }).catch(() => {});
@@ -812,11 +815,14 @@ try {
 
   // ---- the summary ----
   const T = total;
-  const afterWarm = rss.filter((s) => s.t >= WARMUP_S && s.mb !== undefined && s.t <= loadSecs + 1);
+  const afterWarm = rss.filter((s) => s.t >= WARMUP_S && s.mb !== undefined && s.t <= loadSecs);
   const warm = afterWarm[0]?.mb;
   const maxAfter = Math.max(...afterWarm.map((s) => s.mb));
   const end = rssEndOfLoad;
   const growth = warm ? (end - warm) / warm : NaN;
+  // a leak keeps growing; caches and buffers that fill stop: the second half of the run on its own
+  const half = rss.find((s) => s.t >= loadSecs / 2 && s.mb !== undefined)?.mb;
+  const secondHalf = half ? (end - half) / half : NaN;
   // least-squares slope over the samples after the warm-up, MB per minute
   let slope = NaN;
   if (afterWarm.length >= 3) {
@@ -875,12 +881,15 @@ try {
       warmupEndMb: warm,
       maxAfterWarmupMb: Number.isFinite(maxAfter) ? maxAfter : undefined,
       endMb: end,
+      halfMb: half,
+      stoppedMb: rssStopped,
       idleMb: rssIdle,
       peakMb: hwm,
       growth: round(growth, 3),
+      secondHalfGrowth: round(secondHalf, 3),
       slopeMbPerMin: round(slope, 2),
       bound: RSS_BOUND,
-      verdict: `${!Number.isFinite(growth) ? 'unknown' : growth < RSS_BOUND ? 'flat' : 'growing'}${smoke ? ' (smoke: too short to judge)' : ''}`,
+      verdict: `${!Number.isFinite(growth) ? 'unknown' : growth < RSS_BOUND ? 'flat' : secondHalf < RSS_BOUND ? 'filling after the warm-up, flat over the second half' : 'growing'}${smoke ? ' (smoke: too short to judge)' : ''}`,
       referenceEndMb: rss.at(-1)?.refMb,
       heaps: heaps.length ? heaps : undefined,
       samples: rss,
@@ -916,14 +925,14 @@ try {
   console.log(`| stream error frames | ${sum(s.stream.errorFrames)} (${round(100 * s.stream.errorFrameRate, 2)} % of tiles): ${kv(s.stream.errorFrames)}; connection errors: ${kv(s.stream.connectErrors)}; closed by the server: ${s.stream.closedUnexpectedly} |`);
   console.log(`| tiles checked against the reference | ${s.check.verified}, corrupt ${s.check.corrupt}, unverified ${s.check.unverified}, reference errors: ${kv(s.check.referenceErrors)} |`);
   if (s.origin) console.log(`| origin | ${s.origin.requests} requests (${s.origin.rangeRequests} ranges, ${s.origin.multiRange} multipart, ${s.origin.mb} MB); broken ${s.origin.brokenTotal} (${round(100 * s.origin.brokenShare, 1)} %): ${kv(s.origin.broken)} |`);
-  console.log(`| server RSS MB: end of warm-up (${WARMUP_S} s) / max after / end / peak (HWM) | ${s.rss.warmupEndMb} / ${s.rss.maxAfterWarmupMb} / ${s.rss.endMb} / ${s.rss.peakMb}${rssIdle !== undefined ? `; ${rssIdle} after ${IDLE_S} s idle` : ''} |`);
+  console.log(`| server RSS MB: end of warm-up (${WARMUP_S} s) / half-way / max after warm-up / end of load / peak (HWM) | ${s.rss.warmupEndMb} / ${s.rss.halfMb} / ${s.rss.maxAfterWarmupMb} / ${s.rss.endMb} / ${s.rss.peakMb}; ${s.rss.stoppedMb} once the clients had gone${rssIdle !== undefined ? `, ${rssIdle} after ${IDLE_S} s idle` : ''} |`);
   if (heaps.length) {
     const h0 = heaps.find((h) => h.t >= WARMUP_S) ?? heaps[0];
     const h1 = heaps.at(-1);
     const w = (h) => h.workersHeapUsedMb.reduce((a, b) => a + b, 0);
     console.log(`| JS heap used MB, main thread / pixel workers (node report): end of warm-up / end | ${h0.mainHeapUsedMb} / ${round(w(h0))} -> ${h1.mainHeapUsedMb} / ${round(w(h1))} (heap total ${h0.mainHeapTotalMb} -> ${h1.mainHeapTotalMb}) |`);
   }
-  console.log(`| RSS verdict | ${s.rss.verdict}: ${s.rss.growth === null ? '?' : `${round(100 * s.rss.growth, 1)} %`} from the end of the warm-up to the end (bound ${100 * RSS_BOUND} %), slope ${s.rss.slopeMbPerMin} MB/min after the warm-up |`);
+  console.log(`| RSS verdict | ${s.rss.verdict}: ${s.rss.growth === null ? '?' : `${round(100 * s.rss.growth, 1)} %`} from the end of the warm-up to the end of the load, ${s.rss.secondHalfGrowth === null ? '?' : `${round(100 * s.rss.secondHalfGrowth, 1)} %`} over the second half (bound ${100 * RSS_BOUND} %); slope ${s.rss.slopeMbPerMin} MB/min after the warm-up |`);
   console.log(`| CPU seconds: server / reference / origin / load generator | ${s.cpuSeconds.tested} / ${s.cpuSeconds.reference} / ${s.cpuSeconds.origin} / ${s.cpuSeconds.loadGenerator} (${os.availableParallelism()} cores x ${s.durationS} s; load average ${s.loadavgDuring}) |`);
   console.log(`| load generator event loop delay p99 / max ms | ${s.loadGeneratorEventLoopMs.p99} / ${s.loadGeneratorEventLoopMs.max} |`);
   console.log(`| crashed | ${crashed ? JSON.stringify(crashed) : 'no'}; after the soak: ${JSON.stringify(after)} |`);
