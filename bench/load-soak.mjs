@@ -21,14 +21,17 @@
 // encoding from a reference stream client (one tile-sized view each), fetched the
 // first time a tile is seen and remembered. Corrupt = a 200 / a TILE whose bytes
 // differ. Both servers are the same build on the same bytes, and their encoders are
-// deterministic, so the bytes must be equal (run with --fault-rate 0 to see 0).
+// deterministic, so the bytes must be equal (--fault-rate 0: none differ).
 //
 // Reports every --report-s and at the end: tiles served (IIIF, stream), IIIF
 // errors by status and code, stream error frames by code, corrupt tiles, latency
 // p50/p99 (IIIF tile: request to last byte; stream: view sent to all its tiles
 // arrived), the origin's requests and broken answers by kind, the server's RSS
-// (VmRSS every 5 s): at the end of the warm-up, max and end, and a verdict ("flat"
-// when the end is within --rss-bound of the warm-up value). The summary goes to
+// (VmRSS every 5 s) at the end of the warm-up (--warmup-s, default 20 % of the run,
+// at most 60 s), half-way, its max and at the end of the load, and a verdict: "flat"
+// when the end is within --rss-bound (10 %) of the warm-up value; "filling after the
+// warm-up, flat over the second half" when only the second half is (caches and
+// buffers that fill stop, a leak does not); else "growing". The summary goes to
 // .bench-data/results/load-soak[-smoke].json. Exit status 1 if a tile was corrupt,
 // a server crashed, or the server under test no longer serves a clean tile after
 // the soak (the error rate and the times are reported, not judged).
