@@ -5,7 +5,7 @@
 // proxy in front of nginx. Nothing here needs ../shared/tools: CI's clean
 // checkout runs every benchmark in smoke mode without it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haveNginx, startNginx } from './lib/nginx.mjs';
@@ -40,12 +40,17 @@ export const pct = (a, p) => {
   return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1);
 };
 
-/** `imagebox serve` on 127.0.0.1:port (a free one if not given) with this registry config, once it says it listens. */
-export async function startImagebox({ name, config, port, args = [] }) {
+/**
+ * `imagebox serve` on 127.0.0.1:port (a free one if not given) with this registry config, once it says it listens.
+ * log: a file its stderr goes to (default: ours); nodeArgs: options for node itself. The result's `child` is the process (its 'exit' tells a crash).
+ */
+export async function startImagebox({ name, config, port, args = [], log, nodeArgs = [] }) {
   port = port ? Number(port) : await freePort();
   const cfg = `${DATA}/results/${name}-config.json`;
   writeFileSync(cfg, JSON.stringify(config));
-  const server = spawn('node', [path.join(HERE, '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--config', cfg, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stderr = log ? openSync(log, 'a') : 'inherit';
+  const server = spawn('node', [...nodeArgs, path.join(HERE, '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--config', cfg, ...args], { stdio: ['ignore', 'pipe', stderr] });
+  if (log) closeSync(stderr);
   await new Promise((resolve, reject) => {
     server.stdout.on('data', (d) => String(d).includes('listening on') && resolve());
     server.once('exit', (c) => reject(new Error(`server exited ${c}`)));
@@ -53,6 +58,7 @@ export async function startImagebox({ name, config, port, args = [] }) {
   return {
     base: `http://127.0.0.1:${port}`,
     pid: server.pid,
+    child: server,
     /** Peak resident set (VmHWM) of the server process so far, MB. */
     peakRssMb: () => procMb(server.pid),
     stop: stopper(server),
@@ -84,10 +90,11 @@ async function spawnOrigin(args) {
  * = our origin serves the files itself; 'nginx' = nginx serves them behind our origin as a
  * shaping, counting proxy (falls back to 'node' without /usr/sbin/nginx, and says so).
  * multiRange: false = the origin answers only the first range of a multi-range request.
+ * args: more arguments for bench/lib/origin.mjs (e.g. --chaos 0.2).
  * Returns { base, kind, stats(), reset(), stop() }; stats(): { requests, rangeRequests, multiRange, bytes }.
  */
-export async function startRemote(dir, delayMs, { bandwidth, multiRange = true, origin = process.env.BENCH_ORIGIN ?? 'node' } = {}) {
-  const shaping = ['--delay-ms', String(delayMs ?? 0), ...(bandwidth ? ['--bandwidth', String(bandwidth)] : []), ...(multiRange ? [] : ['--no-multirange'])];
+export async function startRemote(dir, delayMs, { bandwidth, multiRange = true, origin = process.env.BENCH_ORIGIN ?? 'node', args: extra = [] } = {}) {
+  const shaping = ['--delay-ms', String(delayMs ?? 0), ...(bandwidth ? ['--bandwidth', String(bandwidth)] : []), ...(multiRange ? [] : ['--no-multirange']), ...extra];
   let kind = 'node origin (bench/lib/origin.mjs)';
   let nginx;
   let args = ['--root', dir, ...shaping];

@@ -16,10 +16,23 @@
 //     connections).
 // --target URL turns it into a shaping, counting proxy in front of another
 // origin (nginx: what a real static origin is) instead of serving files itself.
-// Counters: GET /__stats -> { requests, rangeRequests, multiRange, bytes, ... }
-// (body bytes sent; /__stats and /__reset are not counted), POST /__reset.
+// Faults (files mode; off by default): --chaos RATE breaks that share of the
+// range answers, drawn from a seeded generator (--chaos-seed N, default 1), each
+// in one of the ways a flaky origin or a confused cache does (the kinds of the
+// tests' chaos origin, test/helpers/origin.ts):
+//   reset (half the body, then the connection dropped), 503, hang (no answer for
+//   --chaos-hang-ms, default 2000, then the connection dropped), slow (the right
+//   answer, 150 ms late), wrongRange (another range's bytes, headers consistent),
+//   short (10 bytes short, headers consistent), 200 (the whole file), 416,
+//   partMissing / reordered (multipart only: the last part left out / the parts
+//   in reverse order). --chaos-kinds a,b picks some. POST /__chaos?rate=R[&seed=N]
+//   changes the rate (and reseeds) while running.
+// Counters: GET /__stats -> { requests, rangeRequests, multiRange, bytes, broken:
+// { kind: n }, chaos: { rate, seed }, ... } (body bytes sent; /__stats, /__reset
+// and /__chaos are not counted), POST /__reset.
 //
 //   node bench/lib/origin.mjs --root DIR [--port 0] [--delay-ms 0] [--bandwidth 0] [--no-multirange] [--target URL]
+//                             [--chaos 0] [--chaos-seed 1] [--chaos-kinds reset,503,...] [--chaos-hang-ms 2000]
 //
 // Prints "ORIGIN=http://127.0.0.1:PORT" once listening; stops on SIGTERM.
 // Loopback only. Also importable: startOrigin(options) -> { base, stats, close }.
@@ -65,12 +78,31 @@ export function parseRange(header, size) {
   return out.length ? out : 'unsatisfiable';
 }
 
+/** The ways a range answer can be broken (--chaos): the kinds of test/helpers/origin.ts. */
+export const CHAOS_KINDS = ['reset', '503', 'hang', 'slow', 'wrongRange', 'short', '200', '416', 'partMissing', 'reordered'];
+const MULTIPART_ONLY = new Set(['partMissing', 'reordered']);
+
+/** xorshift32 in [0, 1) (the benchmarks' and the tests' generator). */
+function xorshift(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Start an origin. options: { root, port = 0, delayMs = 0, bandwidth = 0 (bytes/s or "100mbit"),
- * multiRange = true, target (proxy mode: URL of the origin to forward to) }.
+ * multiRange = true, target (proxy mode: URL of the origin to forward to),
+ * chaos (files mode: a rate, or { rate, seed = 1, kinds = CHAOS_KINDS, hangMs = 2000, slowMs = 150 }) }.
+ * Returns { base, stats(), reset(), setChaos({ rate, seed }), close() }.
  */
 export async function startOrigin(options = {}) {
   const root = options.root ? path.resolve(options.root) : undefined;
@@ -79,28 +111,63 @@ export async function startOrigin(options = {}) {
   const multiRange = options.multiRange !== false;
   const target = options.target ? new URL(options.target) : undefined;
   if (!root && !target) throw new Error('origin: need root or target');
+  const c = typeof options.chaos === 'object' && options.chaos !== null ? options.chaos : { rate: options.chaos };
+  const chaos = {
+    rate: Number(c.rate ?? 0),
+    seed: Number(c.seed ?? 1),
+    kinds: c.kinds ? [...c.kinds] : [...CHAOS_KINDS],
+    hangMs: Number(c.hangMs ?? 2000),
+    slowMs: Number(c.slowMs ?? 150),
+  };
+  for (const k of chaos.kinds) if (!CHAOS_KINDS.includes(k)) throw new Error(`origin: unknown chaos kind ${k} (${CHAOS_KINDS.join(', ')})`);
+  if (!(chaos.rate >= 0 && chaos.rate <= 1)) throw new Error(`origin: chaos rate ${c.rate} is not in [0, 1]`);
+  if (chaos.rate > 0 && target) throw new Error('origin: --chaos needs files mode (--root), not --target');
+  let draw = xorshift(chaos.seed);
   if (target && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(target.hostname)) throw new Error(`origin: refusing non-loopback target ${target.hostname}`);
 
-  const fresh = () => ({ requests: 0, rangeRequests: 0, multiRange: 0, bytes: 0, notFound: 0, status: {} });
+  const fresh = () => ({ requests: 0, rangeRequests: 0, multiRange: 0, bytes: 0, notFound: 0, status: {}, broken: {} });
   let stats = fresh();
   const info = { delayMs, bandwidthBytesPerSec: bw, multiRangeAnswered: multiRange, mode: target ? `proxy to ${target.origin}` : 'files' };
+  const chaosInfo = () => ({ chaos: { rate: chaos.rate, seed: chaos.seed, kinds: chaos.kinds, hangMs: chaos.hangMs } });
+  /** The fault this range answer gets, if any (multi: a multipart answer is coming). */
+  function chaosKind(multi) {
+    if (chaos.rate <= 0 || draw() >= chaos.rate) return undefined;
+    const kinds = chaos.kinds.filter((k) => multi || !MULTIPART_ONLY.has(k));
+    if (kinds.length === 0) return undefined;
+    const k = kinds[Math.floor(draw() * kinds.length)];
+    stats.broken[k] = (stats.broken[k] ?? 0) + 1;
+    return k;
+  }
 
   // one global link: busy until `until` (ms, performance.now())
   const link = { until: 0 };
   const STEP = 16384;
+  // a 'drain' never comes once the client has gone (an aborted answer): wait for either
+  const drained = (res) =>
+    new Promise((r) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        r();
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
   async function send(res, chunk) {
+    if (res.destroyed) throw new Error('client gone');
     stats.bytes += chunk.length;
     if (!bw) {
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(chunk)) await drained(res);
       return;
     }
     for (let o = 0; o < chunk.length; o += STEP) {
+      if (res.destroyed) throw new Error('client gone');
       const part = chunk.subarray(o, o + STEP);
       const start = Math.max(performance.now(), link.until);
       link.until = start + (part.length / bw) * 1000;
       const wait = link.until - performance.now();
       if (wait > 1) await sleep(wait);
-      if (!res.write(part)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(part)) await drained(res);
     }
   }
   const status = (res, code) => {
@@ -160,6 +227,42 @@ export async function startOrigin(options = {}) {
       return;
     }
     if (!multiRange) ranges = ranges.slice(0, 1);
+    const kind = head ? undefined : chaosKind(ranges.length > 1);
+    if (kind === '503' || kind === '416') {
+      status(res, Number(kind));
+      if (kind === '416') res.setHeader('Content-Range', `bytes */${size}`);
+      res.setHeader('Content-Length', 0);
+      res.end();
+      return;
+    }
+    if (kind === '200') {
+      status(res, 200);
+      res.setHeader('Content-Type', 'application/octet-stream');
+      res.setHeader('Content-Length', size);
+      for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) await send(res, chunk);
+      res.end();
+      return;
+    }
+    if (kind === 'hang') {
+      const t = setTimeout(() => res.socket?.destroy(), chaos.hangMs);
+      await new Promise((r) => res.once('close', r));
+      clearTimeout(t);
+      return;
+    }
+    if (kind === 'slow') await sleep(chaos.slowMs);
+    if (kind === 'wrongRange' || kind === 'short') {
+      const [s, e] = ranges[0];
+      ranges = kind === 'wrongRange' ? [[Math.min(s + 7, size - 1), Math.min(e + 7, size - 1)]] : [[s, Math.max(s, e - 10)]];
+    }
+    if (kind === 'partMissing') ranges = ranges.slice(0, -1);
+    if (kind === 'reordered') ranges = [...ranges].reverse();
+    // reset: half the body, then the connection dropped once the written bytes have left
+    const write = async (body) => {
+      if (kind !== 'reset') return send(res, body);
+      await send(res, body.subarray(0, Math.floor(body.length / 2)));
+      await sleep(20);
+      res.socket?.destroy();
+    };
     const fh = await open(file, 'r');
     try {
       const read = async ([s, e]) => {
@@ -179,8 +282,8 @@ export async function startOrigin(options = {}) {
         res.setHeader('Content-Range', `bytes ${s}-${e}/${size}`);
         res.setHeader('Content-Length', e - s + 1);
         if (head) return void res.end();
-        await send(res, await read(ranges[0]));
-        res.end();
+        await write(await read(ranges[0]));
+        if (kind !== 'reset') res.end();
         return;
       }
       stats.multiRange++;
@@ -192,10 +295,23 @@ export async function startOrigin(options = {}) {
       res.setHeader('Content-Length', length);
       if (head) return void res.end();
       const bodies = await Promise.all(ranges.map(read));
-      await send(res, Buffer.concat(ranges.flatMap((_, i) => [heads[i], bodies[i]]).concat([tail])));
-      res.end();
+      await write(Buffer.concat(ranges.flatMap((_, i) => [heads[i], bodies[i]]).concat([tail])));
+      if (kind !== 'reset') res.end();
     } finally {
       await fh.close();
+    }
+  }
+
+  function setChaos({ rate, seed } = {}) {
+    if (rate !== undefined) {
+      const r = Number(rate);
+      if (!(r >= 0 && r <= 1)) throw new Error(`chaos rate ${rate} is not in [0, 1]`);
+      if (r > 0 && target) throw new Error('chaos needs files mode');
+      chaos.rate = r;
+    }
+    if (seed !== undefined) {
+      chaos.seed = Number(seed);
+      draw = xorshift(chaos.seed);
     }
   }
 
@@ -234,7 +350,19 @@ export async function startOrigin(options = {}) {
     const url = new URL(req.url, 'http://origin');
     if (url.pathname === '/__stats') {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ ...stats, ...info }));
+      res.end(JSON.stringify({ ...stats, ...info, ...chaosInfo() }));
+      return;
+    }
+    if (url.pathname === '/__chaos' && req.method === 'POST') {
+      try {
+        setChaos({ rate: url.searchParams.get('rate') ?? undefined, seed: url.searchParams.get('seed') ?? undefined });
+      } catch (e) {
+        res.statusCode = 400;
+        res.end(`${e.message}\n`);
+        return;
+      }
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(chaosInfo()));
       return;
     }
     if (url.pathname === '/__reset') {
@@ -280,8 +408,9 @@ export async function startOrigin(options = {}) {
   const base = `http://127.0.0.1:${server.address().port}`;
   return {
     base,
-    stats: () => ({ ...stats, ...info }),
+    stats: () => ({ ...stats, ...info, ...chaosInfo() }),
     reset: () => void (stats = fresh()),
+    setChaos,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();
@@ -299,7 +428,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     if (k === 'no-multirange') opt.multiRange = false;
     else opt[k] = argv[++i];
   }
-  const o = await startOrigin({ root: opt.root, port: opt.port, delayMs: opt['delay-ms'], bandwidth: opt.bandwidth, multiRange: opt.multiRange, target: opt.target });
+  const chaos = { rate: opt.chaos ?? 0, seed: opt['chaos-seed'], kinds: opt['chaos-kinds']?.split(','), hangMs: opt['chaos-hang-ms'] };
+  const o = await startOrigin({ root: opt.root, port: opt.port, delayMs: opt['delay-ms'], bandwidth: opt.bandwidth, multiRange: opt.multiRange, target: opt.target, chaos });
   console.log(`ORIGIN=${o.base}`);
   const stop = () => o.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -61,6 +61,14 @@ export interface HttpSourceOptions {
   multiRange?: boolean;
   /** Most ranges in one multi-range request (default 64); more are split over parallel requests. */
   maxRangesPerRequest?: number;
+  /**
+   * What the answers taught about multi-range (refused: a 200 or a single part for
+   * several ranges, at once from an origin that never answered multipart, after
+   * three in a row from one that did; fewer parts than asked: a cap) is asked again
+   * after this long (default 60 s): a proxy's or a flaky origin's odd answers must
+   * not turn multi-range off for the life of the process.
+   */
+  multiRangeReprobeMs?: number;
   /** Called when the origin's bytes changed under us (also see onChange()). */
   onChange?: (error: ImageboxError) => void;
 }
@@ -93,15 +101,42 @@ interface Validators {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MiB = 1024 * 1024;
 
+/**
+ * Run `fn` when `signal` aborts; returns the unsubscribe. One real listener per
+ * signal, however many attempts wait on it: a caller's batch read from an origin
+ * without multi-range is one exchange per range, all on the caller's signal, and
+ * Node warns of a leak past 10 listeners (a stream batch is up to 48 tiles).
+ */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+function whenAborted(signal: AbortSignal, fn: () => void): () => void {
+  let set = abortWaiters.get(signal);
+  if (!set) {
+    const waiting = new Set<() => void>();
+    set = waiting;
+    abortWaiters.set(signal, waiting);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortWaiters.delete(signal);
+        for (const f of [...waiting]) f();
+        waiting.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(fn);
+  return () => void set.delete(fn);
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
+    const off = signal ? whenAborted(signal, done) : undefined;
     function done(): void {
       clearTimeout(t);
-      signal?.removeEventListener('abort', done);
+      off?.();
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -113,11 +148,11 @@ function aborted(): ImageboxError {
 function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return p.then(() => undefined, () => undefined);
   return new Promise<void>((resolve) => {
+    const off = whenAborted(signal, () => done());
     const done = (): void => {
-      signal.removeEventListener('abort', done);
+      off();
       resolve();
     };
-    signal.addEventListener('abort', done, { once: true });
     p.then(done, done);
   });
 }
@@ -159,6 +194,7 @@ export class HttpSource implements ByteSource {
       | 'maxRangesPerRequest'
       | 'allowCrossOriginRedirects'
       | 'rangeRefusalMs'
+      | 'multiRangeReprobeMs'
     >
   >;
   private readonly allow: ((url: URL) => boolean) | undefined;
@@ -171,6 +207,10 @@ export class HttpSource implements ByteSource {
   private rangeOk = false;
   private multiOk: boolean | undefined;
   private partsCap: number;
+  /** When multi-range was last found refused or capped (multiOk false, partsCap lowered): learned again multiRangeReprobeMs later. */
+  private multiLearnedAt = 0;
+  /** Multi-range requests refused in a row since the last multipart answer. */
+  private multiRefusals = 0;
   private whole: Uint8Array | undefined;
   /** The origin ignored Range on a file too big to hold: reads fail fast until refusedAt + rangeRefusalMs. */
   private rangeRefused: ImageboxError | undefined;
@@ -215,6 +255,7 @@ export class HttpSource implements ByteSource {
       maxRangesPerRequest: Math.max(1, options.maxRangesPerRequest ?? 64),
       allowCrossOriginRedirects: options.allowCrossOriginRedirects ?? false,
       rangeRefusalMs: options.rangeRefusalMs ?? 60_000,
+      multiRangeReprobeMs: options.multiRangeReprobeMs ?? 60_000,
     };
     this.partsCap = this.opts.maxRangesPerRequest;
     this.sign = options.sign;
@@ -380,6 +421,11 @@ export class HttpSource implements ByteSource {
     this.checkBounds(ranges);
     const wire = merged(ranges);
     let pieces: BytePart[];
+    if ((this.multiOk === false || this.partsCap < this.opts.maxRangesPerRequest) && Date.now() - this.multiLearnedAt >= this.opts.multiRangeReprobeMs) {
+      // learned from one answer a while ago: ask the origin again
+      this.multiOk = undefined;
+      this.partsCap = this.opts.maxRangesPerRequest;
+    }
     const useMulti = wire.length > 1 && this.opts.multiRange && this.multiOk !== false;
     if (!useMulti) pieces = await this.fetchSingles(wire, signal);
     else {
@@ -414,7 +460,7 @@ export class HttpSource implements ByteSource {
     const answer = await this.exchange(wire, signal);
     if (answer.kind === 'whole') return [{ offset: 0, data: this.whole!, total: this.whole!.length }];
     if (answer.kind === 'multi-refused') {
-      this.multiOk = false;
+      this.multiRefused();
       return this.fetchSingles(wire, signal);
     }
     // Which asked ranges did the parts cover (parts may come in any order, coalesced)?
@@ -429,7 +475,10 @@ export class HttpSource implements ByteSource {
       } else missing.push(r);
     }
     if (missing.length === 0) {
-      if (parts.length > 1) this.multiOk = true;
+      if (parts.length > 1) {
+        this.multiOk = true;
+        this.multiRefusals = 0;
+      }
       return got;
     }
     if (got.length === 0) {
@@ -440,14 +489,29 @@ export class HttpSource implements ByteSource {
     // Some ranges unanswered: learn the origin's limit, fetch the rest.
     if (parts.length >= 2 && this.multiOk !== false) {
       this.multiOk = true;
+      this.multiRefusals = 0;
       this.partsCap = Math.min(this.partsCap, parts.length);
+      this.multiLearnedAt = Date.now();
       const rest: ByteRange[][] = [];
       for (let i = 0; i < missing.length; i += this.partsCap) rest.push(missing.slice(i, i + this.partsCap));
       const more = await Promise.all(rest.map((b) => this.fetchMulti(b, signal)));
       return got.concat(more.flat());
     }
-    this.multiOk = false;
+    this.multiRefused();
     return got.concat(await this.fetchSingles(missing, signal));
+  }
+
+  /**
+   * A multi-range request answered without multipart (200, or one part): this read
+   * goes on in single ranges. An origin that has answered multipart before is not
+   * taken to refuse it for one such answer (a proxy's or a flaky origin's hiccup),
+   * only for three in a row; one that never has, at once.
+   */
+  private multiRefused(): void {
+    this.multiRefusals++;
+    if (this.multiOk === true && this.multiRefusals < 3) return;
+    this.multiOk = false;
+    this.multiLearnedAt = Date.now();
   }
 
   // ---- one logical request with retries ------------------------------------
@@ -475,8 +539,7 @@ export class HttpSource implements ByteSource {
         timedOut = true;
         ac.abort(new Retryable('timeout', true));
       }, Math.min(timeoutMs, remaining));
-      const onAbort = (): void => ac.abort(aborted());
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const offAbort = signal ? whenAborted(signal, () => ac.abort(aborted())) : undefined;
       attempts++;
       try {
         const answer = await this.once(ranges, ac.signal, auth);
@@ -500,7 +563,7 @@ export class HttpSource implements ByteSource {
         else this.breaker?.success();
       } finally {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        offAbort?.();
       }
       if (attempt < retries) {
         const backoff = Math.random() * Math.min(2000, retryBaseMs * 2 ** attempt);
@@ -664,6 +727,7 @@ export class HttpSource implements ByteSource {
     this.rangeOk = false;
     this.rangeRefused = undefined;
     this.multiOk = undefined;
+    this.multiRefusals = 0;
     this.partsCap = this.opts.maxRangesPerRequest;
     for (const l of [...this.listeners]) {
       try {

@@ -208,6 +208,96 @@ describe('HttpSource: ranges', () => {
     expect(origin.log.every((l) => l.range!.split(',').length <= 2)).toBe(true);
   });
 
+  // issue 11 item 5 (bench:load): one 200 to a multi-range request from a flaky
+  // origin turned multi-range off for good, and one missing part capped every
+  // later request at the parts it brought; a stream batch then cost up to 48 requests
+  it('multi-range: one odd answer from an origin that answered multipart is a hiccup; what is learned (refused, a parts cap) is asked again after multiRangeReprobeMs', async () => {
+    const ranges = [0, 1, 2, 3, 4].map((i) => ({ offset: i * 40_000, length: 100 + i }));
+    const readAll = async (src: HttpSource, shift: number): Promise<void> => {
+      const out = await src.read(ranges.map((r) => ({ offset: r.offset + shift, length: 10 })));
+      out.forEach((a, i) => expectBytes(a, slice(SMALL, ranges[i]!.offset + shift, 10)));
+    };
+    // refused: one 200 answer to a multi-range request
+    origin.faults = { noMultiRange: 'whole' };
+    const src = source('/small.bin', { multiRangeReprobeMs: 200 });
+    await src.read([{ offset: 0, length: 1 }]); // ranges work
+    await readAll(src, 1);
+    expect(src.supportsMultiRange()).toBe(false);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(src, 2);
+    expect(origin.requests).toBe(5); // still learned: single ranges
+    expect(origin.multiRangeRequests).toBe(0);
+    await new Promise((r) => setTimeout(r, 250));
+    origin.resetCounters();
+    await readAll(src, 3);
+    expect(origin.requests).toBe(1); // asked again: one multi-range request
+    expect(origin.multiRangeRequests).toBe(1);
+    expect(src.supportsMultiRange()).toBe(true);
+
+    // an origin that has answered multipart: one 200 is a hiccup (that read goes in
+    // single ranges), three in a row are a refusal
+    let n = 0;
+    origin.faults = { chaos: { rate: 1, kinds: ['200'] } };
+    origin.resetCounters();
+    origin.onRequest = () => {
+      if (++n === 2) origin.faults = {};
+    };
+    await readAll(src, 7); // the 200, then five single ranges
+    expect(origin.requests).toBe(6);
+    expect(src.supportsMultiRange()).toBe(true);
+    origin.resetCounters();
+    await readAll(src, 8);
+    expect(origin.multiRangeRequests).toBe(1);
+    expect(origin.requests).toBe(1);
+    origin.faults = { noMultiRange: 'whole' };
+    for (const shift of [9, 10, 11]) await readAll(src, shift);
+    expect(src.supportsMultiRange()).toBe(false);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(src, 12);
+    expect(origin.multiRangeRequests).toBe(0);
+
+    // capped: a multipart answer with fewer parts than asked
+    origin.faults = { maxParts: 2 };
+    const capped = source('/small.bin', { multiRangeReprobeMs: 200 });
+    await readAll(capped, 4);
+    origin.faults = {};
+    origin.resetCounters();
+    await readAll(capped, 5);
+    expect(origin.requests).toBe(3); // 2 + 2 + 1: the cap holds for now
+    await new Promise((r) => setTimeout(r, 250));
+    origin.resetCounters();
+    await readAll(capped, 6);
+    expect(origin.requests).toBe(1); // all 5 in one request again
+  });
+
+  it('many ranges on one signal from an origin without multi-range: no listener-leak warning, abort still reaches every attempt', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const src = source('/big.bin', { multiRange: false });
+      await src.read([{ offset: 0, length: 1 }]);
+      const ranges = Array.from({ length: 48 }, (_, i) => ({ offset: i * 100_000, length: 1000 }));
+      const ac = new AbortController();
+      const out = await src.read(ranges, ac.signal);
+      out.forEach((a, i) => expectBytes(a, slice(BIG, ranges[i]!.offset, 1000)));
+      // the same fan-out, aborted while every attempt waits on a slow origin
+      origin.faults = { delayMs: 2000 };
+      const slow = new AbortController();
+      const t0 = performance.now();
+      const p = src.read(ranges.map((r) => ({ offset: r.offset + 7, length: 10 })), slow.signal);
+      setTimeout(() => slow.abort(), 50);
+      expect((await errorOf(p)).code).toBe('E_ABORTED');
+      expect(performance.now() - t0).toBeLessThan(1500);
+      await new Promise((r) => setTimeout(r, 20)); // warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('416 -> E_RANGE_NOT_SATISFIABLE; past the known end -> E_TRUNCATED without a request', async () => {
     origin.faults = { force416: true };
     expect(await codeOf(source().read([{ offset: 0, length: 10 }]))).toBe('E_RANGE_NOT_SATISFIABLE');
