@@ -9,6 +9,7 @@ import { type RGBA } from '../contracts/pixels.js';
 import { resize } from './image-ops.js';
 import { decodeJpeg, type JpegColorTransform } from './jpeg.js';
 import type { Jpeg2000Decoder } from './jpeg2000.js';
+import type { JpegLsDecoder } from './jpegls.js';
 import type { Kernels } from './kernels.js';
 import { decodeLosslessTile } from './tiff-lossless.js';
 
@@ -18,6 +19,8 @@ export interface CodecContext {
   kernels: Kernels;
   /** OpenJPEG, loaded on first use (it is large). */
   jpeg2000: () => Promise<Jpeg2000Decoder>;
+  /** CharLS for JPEG-LS (DICOM), loaded on first use; absent where the platform does not bundle it. */
+  jpegls?: () => Promise<JpegLsDecoder>;
 }
 
 type Decoder = (ctx: CodecContext, tile: EncodedTile, scale: Scale) => Promise<RGBA>;
@@ -39,6 +42,11 @@ const jpeg2000: Decoder = async (ctx, t, scale) => {
 
 const lossless: Decoder = (ctx, t) => decodeLosslessTile(ctx.kernels, t);
 
+const jpegls: Decoder = async (ctx, t) => {
+  if (!ctx.jpegls) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'JPEG-LS is not decoded on this platform');
+  return (await ctx.jpegls()).decode(ctx.kernels, t.bytes);
+};
+
 /** Codecs with native reduced-resolution decoding; the others are decoded whole and area-averaged. */
 const SCALES_NATIVELY = new Set<number>([Compression.Jpeg, Compression.Jp2kYCbCr, Compression.Jp2kRgb]);
 
@@ -50,6 +58,7 @@ export const CODECS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [Compression.AdobeDeflate, lossless],
   [Compression.Deflate, lossless],
   [Compression.None, lossless],
+  [Compression.JpegLs, jpegls],
 ]);
 
 /**

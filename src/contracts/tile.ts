@@ -16,6 +16,8 @@ export const Compression = {
   Jp2kRgb: 33005, // Aperio JPEG 2000, RGB codestream (MCT inside)
   Webp: 50001,
   Jxl: 50002,
+  /** JPEG-LS (DICOM frames): no TIFF code exists; above the 16-bit range, so no TIFF tag can claim it. */
+  JpegLs: 0x1_0080,
 } as const;
 
 /** TIFF Photometric tag values. */

@@ -14,6 +14,7 @@ export const SUPPORTED_COMPRESSIONS: ReadonlySet<number> = new Set([
   Compression.Deflate,
   Compression.Jp2kYCbCr,
   Compression.Jp2kRgb,
+  Compression.JpegLs, // DICOM frames only (no TIFF code reaches it)
 ]);
 
 /** The most pixels one stored tile (or strip) may decode to: 16 Mpx = 64 MiB of RGBA. */

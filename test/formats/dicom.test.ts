@@ -36,7 +36,7 @@ function scanData(jpeg: Uint8Array): Uint8Array {
 let origin: Origin;
 beforeAll(async () => {
   origin = await startOrigin();
-  for (const dir of ['generic-pyramid-jpeg', 'boxes', 'jpeg2000']) {
+  for (const dir of ['generic-pyramid-jpeg', 'boxes', 'jpeg2000', 'jpegls']) {
     for (const f of seriesFiles(DICOM + dir)) origin.put(`/${dir}/${f}`, readFileSync(`${DICOM}${dir}/${f}`));
   }
 });
@@ -282,6 +282,42 @@ describe('variants (pydicom, from the converted level 3 and 4)', () => {
   });
 });
 
+describe('JPEG-LS frames (CharLS WASM; DCMTK dcmcjpls of the native frame)', () => {
+  it('lossless (line-interleaved and planar) decodes to the native frame exactly, near-lossless (NEAR 2) within 2 per sample; locally and over HTTP', async () => {
+    const native = await openSlide(`${DICOM}variants/native-rgb-implicit.dcm`);
+    const want = await native.readRegion(0, 0, 0, 256, 192);
+    await native.close();
+    for (const [name, ts, bound] of [
+      ['lossless-line', '1.2.840.10008.1.2.4.80', 0],
+      ['lossless-planar', '1.2.840.10008.1.2.4.80', 0],
+      ['near-lossless-sample', '1.2.840.10008.1.2.4.81', 2],
+    ] as const) {
+      for (const slide of [await openSlide(`${DICOM}jpegls/${name}.dcm`), await openSlide([origin.url(`/jpegls/${name}.dcm`)])]) {
+        expect(slide.properties['dicom.TransferSyntaxUID']).toBe(ts);
+        expect(slide.levels[0]).toMatchObject({ width: 256, height: 192 });
+        const got = await slide.readRegion(0, 0, 0, 256, 192);
+        const c = compare(got, want, true);
+        expect(c.maxDiff, name).toBeLessThanOrEqual(bound);
+        if (bound > 0) expect(c.maxDiff, `${name} is lossy`).toBeGreaterThan(0);
+        await slide.close();
+      }
+    }
+  });
+
+  it('a damaged JPEG-LS frame: E_CORRUPT_TILE, and the next read of a good one works', async () => {
+    const bytes = file(`${DICOM}jpegls/lossless-line.dcm`).slice();
+    // the codestream's SOF55 marker (FF F7) turned into garbage: CharLS refuses the frame
+    const sof = Buffer.from(bytes).indexOf(Buffer.from([0xff, 0xd8, 0xff, 0xf7]));
+    bytes[sof + 3] = 0x00;
+    const bad = await openSlide(new MemorySource(bytes, 'damaged'));
+    await expect(bad.readRegion(0, 0, 0, 64, 64)).rejects.toMatchObject({ code: 'E_CORRUPT_TILE' });
+    await bad.close();
+    const good = await openSlide(`${DICOM}jpegls/lossless-line.dcm`);
+    expect((await good.readRegion(0, 0, 0, 64, 64)).width).toBe(64);
+    await good.close();
+  });
+});
+
 describe('JPEG 2000 frames (lossless codestreams of OpenSlide\'s renders of source levels 3 and 4; YBR_RCT and RGB)', () => {
   it('decode to those renders exactly, locally and over HTTP', async () => {
     for (const slide of [await openSlide(`${DICOM}jpeg2000`), await openSlide(urls('jpeg2000'))]) {
@@ -378,7 +414,7 @@ describe('hostile DICOM files end in typed errors', () => {
     await expect(open(part10(body))).rejects.toMatchObject({ code: 'E_MALFORMED', message: expect.stringContaining('nested deeper') });
   });
 
-  it('not a WSI instance, a big-endian data set, JPEG-LS frames: E_NOT_A_SLIDE', async () => {
+  it('not a WSI instance, a big-endian data set, JPEG-LS over YBR samples: E_NOT_A_SLIDE', async () => {
     const ct = el(0x0008, 0x0016, 'UI', new TextEncoder().encode('1.2.840.10008.5.1.4.1.1.2\0'));
     await expect(open(part10(ct))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE', message: expect.stringContaining('SOP class') });
     await expect(open(part10(ct, '1.2.840.10008.1.2.2'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });

@@ -26,6 +26,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imagebox-dicom-'));
   cpSync(`${DICOM}generic-pyramid-jpeg`, join(dir, 'dicom', 'generic'), { recursive: true });
   cpSync(`${DICOM}boxes`, join(dir, 'dicom', 'boxes'), { recursive: true });
+  cpSync(`${DICOM}jpegls/lossless-line.dcm`, join(dir, 'dicom', 'jpegls', 'frame.dcm'));
+  cpSync(`${DICOM}variants/native-rgb-implicit.dcm`, join(dir, 'dicom', 'native', 'frame.dcm'));
   copyFileSync(join(FIXTURES, 'generic-pyramid-jpeg.tif'), join(dir, 'source.tif'));
   origin = await startOrigin();
   const files = readdirSync(`${DICOM}generic-pyramid-jpeg`).sort();
@@ -45,6 +47,14 @@ async function get(path: string): Promise<{ status: number; headers: Headers; bo
 }
 
 describe('DICOM slides served', () => {
+  it('a JPEG-LS series: rendered by a pixel worker (CharLS) to the pixels of the same frame stored native', async () => {
+    const a = await get('/iiif/3/dicom%2Fjpegls/full/max/0/default.png');
+    const b = await get('/iiif/3/dicom%2Fnative/full/max/0/default.png');
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.headers.get('x-tile-path')).toBe('transcode');
+    expect(compare(await decodeImage(a.body), await decodeImage(b.body), true).maxDiff).toBe(0);
+  });
+
   it('/slides lists each DICOM folder once, as a dicom slide', async () => {
     const l = (await (await fetch(`${s.url}/slides`)).json()).slides as Array<{ id: string; vendor?: string; width?: number; levels?: number }>;
     expect(l.find((x) => x.id === 'dicom/generic')).toMatchObject({ vendor: 'dicom', width: 4096, levels: 5 });

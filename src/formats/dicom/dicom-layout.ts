@@ -93,7 +93,10 @@ export function instanceImage(h: DicomHeader): InstanceImage {
     compression = pi === 'YBR_FULL' ? Compression.Jp2kYCbCr : Compression.Jp2kRgb;
     photometric = grey ?? Photometric.Rgb;
   } else if (ts === TransferSyntax.JpegLsLossless || ts === TransferSyntax.JpegLsNearLossless) {
-    throw new ImageboxError('E_NOT_A_SLIDE', 'DICOM JPEG-LS frames are not supported (no JPEG-LS codec is bundled)');
+    // the codestream holds the samples the Photometric Interpretation names; YBR_FULL (allowed, rare) would need a colour transform after CharLS
+    if (pi.startsWith('YBR')) throw new ImageboxError('E_NOT_A_SLIDE', `DICOM JPEG-LS frames in ${pi} are not supported (RGB and monochrome are)`);
+    compression = Compression.JpegLs;
+    photometric = grey ?? Photometric.Rgb;
   } else {
     throw new ImageboxError('E_NOT_A_SLIDE', `DICOM transfer syntax ${ts} is not supported`);
   }
