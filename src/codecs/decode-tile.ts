@@ -44,7 +44,7 @@ const lossless: Decoder = (ctx, t) => decodeLosslessTile(ctx.kernels, t);
 
 const jpegls: Decoder = async (ctx, t) => {
   if (!ctx.jpegls) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'JPEG-LS is not decoded on this platform');
-  return (await ctx.jpegls()).decode(ctx.kernels, t.bytes);
+  return (await ctx.jpegls()).decode(ctx.kernels, t.bytes, { width: t.width, height: t.height });
 };
 
 /** Codecs with native reduced-resolution decoding; the others are decoded whole and area-averaged. */

@@ -1,7 +1,7 @@
 // Seeded mutation fuzzing of every parser that reads untrusted bytes: the TIFF /
 // BigTIFF parser and vendor readers (through openSlide on a MemorySource, then a
 // tile read and decode), the JPEG decoder (WASM kernel), LZW and Deflate tiles,
-// the JPEG 2000 wrapper (OpenJPEG WASM), the IIIF request parser, every HTTP
+// the JPEG 2000 wrapper (OpenJPEG WASM), the JPEG-LS one (CharLS WASM), the IIIF request parser, every HTTP
 // route (DeepZoom, IIIF, the JSON API, token prefixes) through the real handler,
 // and the WebSocket protocol decoders. Inputs are fixtures with bytes flipped, runs
 // overwritten with extreme values, spliced or truncated, plus random bytes. Every
@@ -23,6 +23,7 @@ import { decodeLzwTile } from '../../src/codecs/lzw.js';
 import { decodeDeflateTile } from '../../src/codecs/deflate.js';
 import { jpeg2000Decoder } from '../../src/codecs/jpeg2000-node.js';
 import type { Jpeg2000Decoder } from '../../src/codecs/jpeg2000.js';
+import { jpegLsDecoder } from '../../src/codecs/jpegls-node.js';
 import { parseImageRequest } from '../../src/server/iiif/request.js';
 import { xorshift32 } from '../helpers/rng.js';
 import { ImageboxError } from '../../src/errors.js';
@@ -192,6 +193,16 @@ describe('fuzz: every untrusted-bytes parser ends in a result or a typed error',
   const j2ks = ['j2k/33003-L0-c3r2', 'j2k/33003-L2-c0r0'].map((n) => ({ data: read(`${n}.bin`), meta: JSON.parse(readFileSync(`${FIX}${n}.json`, 'utf8')) as { compression: number } }));
   it('JPEG 2000 wrapper (OpenJPEG WASM)', async () => {
     await fuzz('jpeg2000', (r) => mutate(j2ks[r(j2ks.length)]!.data, r, 300), (b) => j2k.decode(k, b, { compression: 33003 }));
+  }, 300_000);
+
+  it('JPEG-LS wrapper (CharLS WASM)', async () => {
+    const dcm = read('dicom/jpegls/lossless-line.dcm');
+    const soi = Buffer.from(dcm).indexOf(Buffer.from([0xff, 0xd8, 0xff, 0xf7]));
+    const eoi = Buffer.from(dcm).lastIndexOf(Buffer.from([0xff, 0xd9]));
+    const stream = dcm.slice(soi, eoi + 2);
+    const jls = await jpegLsDecoder();
+    // as the tile reader calls it: with the frame size the DICOM header gives
+    await fuzz('jpegls', (r) => mutate(stream, r, 200), (b) => jls.decode(k, b, { width: 256, height: 256 }));
   }, 300_000);
 
   const alphabet = '0123456789,.!^%:/pctfulmaxsqre-_ ~\u0000\u00ff%25%5E%21defaultgraybitonalcolorjpgpngwebpgifmax';
