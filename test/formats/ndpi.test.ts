@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySource } from '../../src/io/memory-source.js';
 import { openSlide } from '../../src/node/open-slide.js';
 import type { Slide } from '../../src/slide/slide.js';
-import { isImageboxError } from '../../src/errors.js';
+import { isImageboxError, type ErrorCode } from '../../src/errors.js';
+import { openTiff } from '../../src/formats/tiff/tiff-file.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { compare, loadPng } from '../helpers/pixels.js';
 
@@ -102,5 +103,150 @@ describe.each(ways)('synthetic.ndpi from $name', ({ open }) => {
     expect(((b[sof + 7]! << 8) | b[sof + 8]!)).toBe(128);
     expect(dri).toBe(-1);
     expect(rst).toBe(0);
+  });
+});
+
+describe('request accounting over HTTP', () => {
+  it('open, first tile, later tiles (a tile is one range read once McuStarts is resident)', async () => {
+    origin.resetCounters();
+    const slide = await openSlide(origin.url('/synthetic.ndpi'));
+    const open = origin.log.length;
+    const openRanges = origin.log.map((l) => l.range).join(' ');
+    origin.resetCounters();
+    await slide.tile(0, 5, 100);
+    const first = origin.log.length;
+    origin.resetCounters();
+    await slide.tile(0, 9, 2);
+    await slide.tile(0, 15, 191); // the last interval (ends in EOI)
+    await slide.tile(1, 3, 40);
+    const later = origin.log.length;
+    origin.resetCounters();
+    await slide.tile(0, 5, 100);
+    const again = origin.log.length;
+    console.log(`NDPI over HTTP: open ${open} requests (${openRanges}), first tile ${first}, 3 later tiles ${later}, a tile again ${again}`);
+    // the 64 KiB head, then the rest of the file from IFD 0 (under 2 MiB: read to EOF), then the levels' JPEG headers
+    expect(open).toBeGreaterThanOrEqual(2);
+    expect(open).toBeLessThanOrEqual(3);
+    expect(first).toBeLessThanOrEqual(1);
+    expect(later).toBeLessThanOrEqual(3);
+    expect(again).toBe(0);
+    await slide.close();
+  });
+
+  it('as for a large NDPI (small read windows: McuStarts stays on the origin until a tile needs it)', async () => {
+    const small = { headBytes: 4096, tailReadBytes: 4096, ifdWindowBytes: 1024, tailProbeBytes: 4096 };
+    origin.resetCounters();
+    const slide = await openSlide(origin.url('/synthetic.ndpi'), { tiff: small, backgroundWarm: false });
+    const open = origin.log.length;
+    origin.resetCounters();
+    await slide.tile(0, 5, 100);
+    const first = origin.log.map((l) => l.range);
+    const counts: number[] = [];
+    for (const [c, r] of [[9, 2], [15, 191], [0, 150]] as const) {
+      origin.resetCounters();
+      await slide.tile(0, c, r);
+      counts.push(origin.log.length);
+    }
+    console.log(`NDPI over HTTP, small windows: open ${open} requests, first tile ${first.length} (${first.join(' ')}), later tiles ${counts.join(', ')}`);
+    // open: the head, IFD windows round by round along the chain (with the tail probe and the
+    // out-of-line values), then the levels' and macro's JPEG headers in one batch
+    expect(open).toBeLessThanOrEqual(10);
+    // McuStarts (12 KiB: one block) and the interval
+    expect(first.length).toBe(2);
+    expect(counts).toEqual([1, 1, 1]);
+    await slide.close();
+  });
+});
+
+/** Where IFD 0's McuStarts values and level 0's JPEG lie in the fixture. */
+async function layout(): Promise<{ mcuAt: number; mcuCount: number; jpegAt: number; jpegBytes: number }> {
+  const tiff = await openTiff(new MemorySource(BYTES));
+  const ifd = tiff.ifds[0]!;
+  const mcu = ifd.entries.get(65426)!;
+  return {
+    mcuAt: mcu.valueOffset,
+    mcuCount: mcu.count,
+    jpegAt: await ifd.arrays.get(273)!.get(0),
+    jpegBytes: await ifd.arrays.get(279)!.get(0),
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<ErrorCode | string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    return isImageboxError(e) ? e.code : `untyped: ${String(e)}`;
+  }
+}
+
+async function openBytes(bytes: Uint8Array): Promise<Slide> {
+  return openSlide(new MemorySource(bytes, 'hostile.ndpi'));
+}
+
+describe('hostile NDPI variants end in typed errors', () => {
+  it('McuStarts past the strip: that tile is E_MALFORMED, the others still read', async () => {
+    const { mcuAt } = await layout();
+    const bad = BYTES.slice();
+    new DataView(bad.buffer).setUint32(mcuAt + 4 * 40, 0x7fffff00, true); // tile 40 = (8, 2)
+    const slide = await openBytes(bad);
+    expect(await failure(slide.tile(0, 8, 2))).toBe('E_MALFORMED');
+    expect(await failure(slide.tile(0, 7, 2))).toBe('E_MALFORMED'); // its byte count runs to the bad start too
+    expect((await slide.readTile(0, 3, 100)).width).toBe(128);
+  });
+
+  it('McuStarts not on a restart marker: E_CORRUPT_TILE', async () => {
+    const { mcuAt } = await layout();
+    const bad = BYTES.slice();
+    const v = new DataView(bad.buffer);
+    v.setUint32(mcuAt + 4 * 41, v.getUint32(mcuAt + 4 * 41, true) - 5, true);
+    const slide = await openBytes(bad);
+    expect(await failure(slide.readTile(0, 8, 2))).toBe('E_CORRUPT_TILE');
+  });
+
+  it('McuStarts decreasing: E_MALFORMED, not a negative allocation', async () => {
+    const { mcuAt } = await layout();
+    const bad = BYTES.slice();
+    const v = new DataView(bad.buffer);
+    v.setUint32(mcuAt + 4 * 60, v.getUint32(mcuAt + 4 * 58, true), true);
+    const slide = await openBytes(bad);
+    expect(await failure(slide.tile(0, 11, 3))).toBe('E_MALFORMED');
+  });
+
+  it('a truncated file: E_TRUNCATED', async () => {
+    for (const cut of [0.3, 0.7, 0.99]) {
+      expect([cut, await failure(openBytes(BYTES.slice(0, Math.floor(BYTES.length * cut))))]).toEqual([cut, 'E_TRUNCATED']);
+    }
+  });
+
+  it('a level with McuStarts but no DRI in its JPEG: E_MALFORMED at open', async () => {
+    const { jpegAt } = await layout();
+    const bad = BYTES.slice();
+    let dri = -1;
+    for (let i = jpegAt; i < jpegAt + 2048; i++) if (bad[i] === 0xff && bad[i + 1] === 0xdd) dri = i;
+    expect(dri).toBeGreaterThan(0);
+    bad[dri + 1] = 0xfe; // DRI -> COM of the same length
+    expect(await failure(openBytes(bad))).toBe('E_MALFORMED');
+  });
+
+  it('a JPEG whose size disagrees with the directory, and a strip that is not a JPEG: E_MALFORMED', async () => {
+    const { jpegAt } = await layout();
+    const bad = BYTES.slice();
+    let sof = -1;
+    for (let i = jpegAt; i < jpegAt + 2048 && sof < 0; i++) if (bad[i] === 0xff && bad[i + 1] === 0xc0) sof = i;
+    bad[sof + 8] ^= 0x10; // width 2048 -> 2064
+    expect(await failure(openBytes(bad))).toBe('E_MALFORMED');
+    const notJpeg = BYTES.slice();
+    notJpeg[jpegAt] = 0;
+    expect(await failure(openBytes(notJpeg))).toBe('E_MALFORMED');
+  });
+
+  it('a restart interval that does not divide the MCU row: E_NOT_A_SLIDE', async () => {
+    const { jpegAt } = await layout();
+    const bad = BYTES.slice();
+    let dri = -1;
+    for (let i = jpegAt; i < jpegAt + 2048; i++) if (bad[i] === 0xff && bad[i + 1] === 0xdd) dri = i;
+    bad[dri + 5] = 7; // 7 MCUs per interval, 128 per row
+    expect(await failure(openBytes(bad))).toBe('E_NOT_A_SLIDE');
   });
 });
