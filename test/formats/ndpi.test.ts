@@ -9,7 +9,7 @@ import { MemorySource } from '../../src/io/memory-source.js';
 import { openSlide } from '../../src/node/open-slide.js';
 import type { Slide } from '../../src/slide/slide.js';
 import { isImageboxError, type ErrorCode } from '../../src/errors.js';
-import { openTiff } from '../../src/formats/tiff/tiff-file.js';
+import { fixNdpiOffset, openTiff } from '../../src/formats/tiff/tiff-file.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { compare, loadPng } from '../helpers/pixels.js';
 
@@ -211,6 +211,26 @@ describe('hostile NDPI variants end in typed errors', () => {
     v.setUint32(mcuAt + 4 * 60, v.getUint32(mcuAt + 4 * 58, true), true);
     const slide = await openBytes(bad);
     expect(await failure(slide.tile(0, 11, 3))).toBe('E_MALFORMED');
+  });
+
+  it('McuStartsHighBytes is read: a high byte of 1 puts that interval 4 GiB further, past the strip (E_MALFORMED)', async () => {
+    const tiff = await openTiff(new MemorySource(BYTES));
+    const high = tiff.ifds[0]!.entries.get(65432)!;
+    expect(high.count).toBe(3072);
+    const bad = BYTES.slice();
+    new DataView(bad.buffer).setUint32(high.valueOffset + 4 * 77, 1, true);
+    const slide = await openBytes(bad);
+    expect(await failure(slide.tile(0, 13, 4))).toBe('E_MALFORMED'); // tile 77
+    expect(await failure(slide.tile(0, 12, 4))).toBe('E_MALFORMED'); // its byte count runs to it
+    expect((await slide.readTile(0, 11, 4)).height).toBe(8);
+  });
+
+  it("NDPI's 32-bit offsets get the directory's high bits back (OpenSlide's rule)", () => {
+    const G4 = 2 ** 32;
+    expect(fixNdpiOffset(1000, 500)).toBe(500); // under 4 GiB: unchanged
+    expect(fixNdpiOffset(1000, 5000)).toBe(5000); // after the directory, still under 4 GiB: no wrap below 0
+    expect(fixNdpiOffset(5 * G4 + 1000, 500)).toBe(5 * G4 + 500); // the directory's high bits
+    expect(fixNdpiOffset(5 * G4 + 1000, 5000)).toBe(4 * G4 + 5000); // kept below the directory
   });
 
   it('a truncated file: E_TRUNCATED', async () => {
