@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSlide as openInBrowser } from '../../src/browser.js';
+import { nodePixelReader } from '../../src/codecs/pixel-reader-node.js';
 import { MemorySource } from '../../src/io/memory-source.js';
 import { openSlide } from '../../src/node/open-slide.js';
 import type { Slide } from '../../src/slide/slide.js';
@@ -103,6 +105,17 @@ describe.each(ways)('synthetic.ndpi from $name', ({ open }) => {
     expect(((b[sof + 7]! << 8) | b[sof + 8]!)).toBe(128);
     expect(dri).toBe(-1);
     expect(rst).toBe(0);
+  });
+});
+
+describe("the browser entry (direct mode's core: fetch + range requests)", () => {
+  it("reads synthetic.ndpi from its URL: OpenSlide's pixels", async () => {
+    const slide = await openInBrowser(origin.url('/synthetic.ndpi'), { pixels: await nodePixelReader() });
+    expect(slide.vendor).toBe('hamamatsu');
+    const ref = MANIFEST.references.find((r) => r.name === 'l1_cross')!;
+    const got = await slide.readRegion(ref.x, ref.y, ref.level, ref.width, ref.height);
+    expect(compare(got, await loadPng(DIR + ref.png), true).psnr).toBeGreaterThanOrEqual(40);
+    await slide.close();
   });
 });
 
