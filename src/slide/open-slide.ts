@@ -3,6 +3,7 @@
 import { asImageboxError, isImageboxError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { readLayout } from '../formats/read-layout.js';
+import { isNdpi, readNdpi } from '../formats/ndpi.js';
 import { openTiff, type TiffOpenOptions } from '../formats/tiff/tiff-file.js';
 import type { DicomReadOptions } from '../formats/dicom/data-set.js';
 import { openDicomSeries } from '../formats/dicom/dicom-series.js';
@@ -37,7 +38,7 @@ export async function openSlide(input: string | ByteSource | Array<string | Byte
       if (isImageboxError(e, 'E_NOT_A_SLIDE') && e.details?.['dicom'] === true) return await dicomSlide([source], options);
       throw e;
     }
-    return new Slide(source, tiff, readLayout(tiff), options);
+    return new Slide(source, tiff, isNdpi(tiff) ? await readNdpi(tiff) : readLayout(tiff), options);
   } catch (e) {
     if (typeof input === 'string') await source.close?.().catch(() => undefined);
     throw asImageboxError(e, 'E_MALFORMED');

@@ -10,6 +10,7 @@ import type { ByteSource, IoStats } from '../io/byte-source.js';
 import type { SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
+import { MAX_INTERVAL_BYTES, type RestartJpeg } from '../formats/ndpi.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
 import { AperioMissingTiles } from './missing-tiles.js';
 import type { EncodedTile } from '../contracts/tile.js';
@@ -289,6 +290,7 @@ export class Slide {
       validWidth: Math.min(info.tileWidth, info.width - col * info.tileWidth),
       validHeight: Math.min(info.tileHeight, info.height - row * info.tileHeight),
     };
+    if (info.restart) this.checkInterval(info, index, offset, count);
     if (count === 0 || (level > 0 && this.aperioMissing && (await this.aperioMissing.isMissing(level, col, row, count)))) {
       return { ...base, bytes: new Uint8Array(0), missing: true };
     }
@@ -306,7 +308,21 @@ export class Slide {
       // a few large reads, so random tiles of this level soon cost one round trip.
       this.warm(info).catch(() => undefined);
     }
-    return { ...base, bytes: bytes!, missing: false };
+    return { ...base, bytes: info.restart ? intervalJpeg(info.restart, bytes!, col, row) : bytes!, missing: false };
+  }
+
+  /** A restart interval (NDPI McuStarts) must lie inside its JPEG's entropy-coded data. */
+  private checkInterval(info: ImageInfo, index: number, offset: number, count: number): void {
+    const r = info.restart!;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || offset < r.dataStart || count < 2 || offset + count > r.stripEnd) {
+      throw new ImageboxError(
+        'E_MALFORMED',
+        `restart interval ${index} lies at ${offset}+${count}, outside its JPEG's data (${r.dataStart} to ${r.stripEnd}): bad McuStarts`,
+      );
+    }
+    if (count > MAX_INTERVAL_BYTES) {
+      throw new ImageboxError('E_TOO_LARGE', `restart interval ${index} claims ${count} bytes (at most ${MAX_INTERVAL_BYTES})`);
+    }
   }
 
   /** Offset and byte count of segment `index`, warming the level's arrays on first use. */
@@ -338,7 +354,7 @@ export class Slide {
     const index = row * Math.ceil(info.width / info.tileWidth) + col;
     const offset = info.offsets.peek(index);
     const length = info.byteCounts.peek(index);
-    if (offset === undefined || !length || offset + length > this.container.size) return undefined;
+    if (offset === undefined || !length || length < 0 || offset + length > this.container.size) return undefined;
     return { offset, length };
   }
 
@@ -383,6 +399,23 @@ export class Slide {
   async close(): Promise<void> {
     await this.source.close?.();
   }
+}
+
+/**
+ * One restart interval as a complete baseline JPEG: the level's header (SOF sized to
+ * the tile, no DRI), the interval's entropy-coded bytes without the marker that ends
+ * them (RSTn, or EOI for the last), EOI.
+ */
+function intervalJpeg(r: RestartJpeg, data: Uint8Array, col: number, row: number): Uint8Array {
+  const n = data.length;
+  const end = data[n - 2] === 0xff && ((data[n - 1]! >= 0xd0 && data[n - 1]! <= 0xd7) || data[n - 1] === 0xd9) ? n - 2 : -1;
+  if (end < 0) throw new ImageboxError('E_CORRUPT_TILE', `restart interval (${col}, ${row}) does not end in a restart marker: bad McuStarts`);
+  const out = new Uint8Array(r.header.length + end + 2);
+  out.set(r.header, 0);
+  out.set(data.subarray(0, end), r.header.length);
+  out[out.length - 2] = 0xff;
+  out[out.length - 1] = 0xd9;
+  return out;
 }
 
 /** PIL's Image.thumbnail size rule (aspect kept, rounding towards the closer aspect). */

@@ -17,7 +17,7 @@ beforeAll(async () => {
   copyFileSync(join(FIXTURES, 'aperio-jpeg.svs'), join(dir, 'good.svs'));
   copyFileSync(join(FIXTURES, 'openslide/unopenable.tiff'), join(dir, 'unopenable.tiff'));
   writeFileSync(join(dir, 'random.svs'), makeBytes(5000, 3));
-  writeFileSync(join(dir, 'scan.ndpi'), makeBytes(5000, 4)); // a format no reader opens: not listed, not served
+  writeFileSync(join(dir, 'scan.mrxs'), makeBytes(5000, 4)); // a format no reader opens (MIRAX): not listed, not served
   s = await start({ registry: { slidesDir: dir, listingTtlMs: 300 } });
 });
 afterAll(async () => s?.close());
@@ -38,7 +38,7 @@ describe('/slides', () => {
     expect(l[0]!.error).toBeUndefined();
     expect(l[1]!.error!.code).toBe('E_NOT_A_SLIDE');
     expect(l[2]!.error!.code).toBe('E_NOT_A_SLIDE');
-    expect((await fetch(`${s.url}/iiif/3/scan.ndpi/info.json`)).status).toBe(404);
+    expect((await fetch(`${s.url}/iiif/3/scan.mrxs/info.json`)).status).toBe(404);
   });
   it('walks the directory once per TTL, not per request; sees new files after it', async () => {
     await list();

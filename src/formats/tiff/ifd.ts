@@ -1,5 +1,6 @@
 // One Image File Directory: its entries, decoded eager values and lazy arrays.
 import type { NumberArray } from './lazy-array.js';
+import type { RestartJpeg } from '../ndpi.js';
 import type { TagValue } from './tag-values.js';
 import { Tag } from './tags.js';
 
@@ -68,6 +69,8 @@ export interface ImageInfo {
   description: string | undefined;
   offsets: NumberArray;
   byteCounts: NumberArray;
+  /** NDPI: tiles are restart intervals of one JPEG, put together by the slide (src/formats/ndpi.ts). */
+  restart?: RestartJpeg | undefined;
 }
 
 export function imageInfo(ifd: Ifd): ImageInfo | undefined {

@@ -40,6 +40,16 @@ export const Tag = {
   Copyright: 33432,
   ImageDepth: 32997,
   ICCProfile: 34675,
+  // Hamamatsu NDPI (private tags, as OpenSlide names them)
+  NdpiFormatFlag: 65420,
+  NdpiSourceLens: 65421,
+  NdpiXOffset: 65422,
+  NdpiYOffset: 65423,
+  NdpiFocalPlane: 65424,
+  NdpiMcuStarts: 65426,
+  NdpiReference: 65427,
+  NdpiMcuStartsHighBytes: 65432,
+  NdpiPropertyMap: 65449,
 } as const;
 
 /** Tags whose values are (possibly huge) per-segment arrays: read lazily. */
@@ -48,6 +58,8 @@ export const LAZY_ARRAY_TAGS: ReadonlySet<number> = new Set([
   Tag.StripByteCounts,
   Tag.TileOffsets,
   Tag.TileByteCounts,
+  Tag.NdpiMcuStarts,
+  Tag.NdpiMcuStartsHighBytes,
 ]);
 
 /** Field types: id -> [name, bytes per value]. */

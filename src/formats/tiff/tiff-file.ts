@@ -62,6 +62,20 @@ export interface TiffFile {
   ifds: Ifd[];
   /** How many read rounds (round trips) open took. */
   rounds: number;
+  /**
+   * Hamamatsu NDPI: a classic TIFF whose IFD 0 has tag 65420. Its next-IFD pointers are
+   * 8 bytes, and 32-bit value offsets of a directory beyond 4 GiB get the directory's
+   * high bits back (OpenSlide's heuristic: the largest offset below the directory).
+   */
+  ndpi: boolean;
+}
+
+/** NDPI's 32-bit offsets: the high bits of the directory's offset, kept below it. */
+export function fixNdpiOffset(dirOffset: number, offset: number): number {
+  const high = Math.floor(dirOffset / 2 ** 32) * 2 ** 32;
+  let r = high + (offset % 2 ** 32);
+  if (r >= dirOffset && r >= 2 ** 32) r -= 2 ** 32;
+  return r;
 }
 
 interface PendingIfd {
@@ -128,6 +142,13 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
   const pointerSize = bigTiff ? 8 : 4;
   const inlineSize = bigTiff ? 8 : 4;
 
+  let ndpi = false;
+  // an NDPI directory's next pointer is 8 bytes: want 4 more bytes of every classic IFD (when the file has them)
+  const tableLength = (offset: number, n: number): number => {
+    const len = countSize + n * entrySize + pointerSize;
+    return bigTiff ? len : Math.min(len + 4, Math.max(len, size - offset));
+  };
+
   const checkOffset = (what: string, offset: number, length: number): void => {
     if (offset + length > size) {
       throw new ImageboxError(
@@ -176,6 +197,9 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
 
   const parseIfd = (p: PendingIfd, table: Uint8Array, n: number): Ifd => {
     const v = new EndianView(table, little);
+    if (!bigTiff && !p.parent && p.index === 0) {
+      for (let i = 0; i < n; i++) if (v.u16(countSize + i * entrySize) === Tag.NdpiFormatFlag) ndpi = true;
+    }
     const ifd: Ifd = {
       index: p.index,
       subIndex: p.subIndex,
@@ -198,7 +222,8 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
       }
       const fieldAt = e + (bigTiff ? 12 : 8);
       const inline = byteLength <= inlineSize;
-      const valueOffset = inline ? p.offset + fieldAt : bigTiff ? v.u64(fieldAt) : v.u32(fieldAt);
+      const rawOffset = inline ? p.offset + fieldAt : bigTiff ? v.u64(fieldAt) : v.u32(fieldAt);
+      const valueOffset = ndpi && !inline ? fixNdpiOffset(p.offset, rawOffset) : rawOffset;
       const entry: IfdEntry = { tag, type, count, valueOffset, byteLength };
       ifd.entries.set(tag, entry);
       if (count === 0) continue;
@@ -222,7 +247,7 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
     } else {
       main.push(ifd);
       const nextAt = countSize + n * entrySize;
-      const next = bigTiff ? v.u64(nextAt) : v.u32(nextAt);
+      const next = bigTiff || (ndpi && table.length >= nextAt + 8) ? v.u64(nextAt) : v.u32(nextAt);
       if (next !== 0) {
         if (next + countSize > size) {
           throw new ImageboxError(
@@ -251,7 +276,7 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
         continue;
       }
       const n = countOf(cnt, little, bigTiff);
-      const len = countSize + n * entrySize + pointerSize;
+      const len = tableLength(p.offset, n);
       if (!spans.has(p.offset, len)) ranges.push({ offset: p.offset, length: Math.min(len, size - p.offset) });
     }
     if (!tailProbed && ranges.length > 0 && !ranges.some((r) => r.offset + r.length >= size - o.tailProbeBytes)) {
@@ -279,8 +304,8 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
       if (n > o.maxEntriesPerIfd) {
         throw new ImageboxError('E_MALFORMED', `IFD at offset ${p.offset} claims ${n} entries`);
       }
-      const len = countSize + n * entrySize + pointerSize;
-      checkOffset('IFD entries', p.offset, len);
+      checkOffset('IFD entries', p.offset, countSize + n * entrySize + pointerSize);
+      const len = tableLength(p.offset, n);
       const table = spans.get(p.offset, len);
       if (!table) {
         pendingIfds.push(p); // its window held only the start: read the rest next round
@@ -290,7 +315,7 @@ export async function openTiff(source: ByteSource, options: TiffOpenOptions = {}
     }
   }
   main.sort((a, b) => a.index - b.index);
-  return { source, size, littleEndian: little, bigTiff, ifds: main, rounds };
+  return { source, size, littleEndian: little, bigTiff, ifds: main, rounds, ndpi };
 }
 
 function countOf(bytes: Uint8Array, little: boolean, bigTiff: boolean): number {

@@ -22,6 +22,21 @@ export interface TileSet {
   scaleFactors: number[];
 }
 
+/** Stored tiles below this many pixels (NDPI restart intervals, 128 x 8) are advertised as bigger tiles. */
+const MIN_ADVERTISED_TILE_PIXELS = 128 * 128;
+
+/**
+ * The tile size info.json gives for a level: its stored tile, or for levels of tiny
+ * tiles (NDPI's restart intervals are often 128 x 8 or 256 x 8) a whole multiple of it
+ * at least 256 a side, so that viewers ask for a sensible number of tiles (those are
+ * composed from the stored ones instead of passed through).
+ */
+export function advertisedTile(l: { width: number; height: number; tileWidth: number; tileHeight: number }): [number, number] {
+  const { tileWidth: tw, tileHeight: th } = l;
+  if (tw * th >= MIN_ADVERTISED_TILE_PIXELS || (tw >= l.width && th >= l.height)) return [tw, th];
+  return [tw * Math.max(1, Math.ceil(256 / tw)), th * Math.max(1, Math.ceil(256 / th))];
+}
+
 /**
  * One tile set per tile size: the integer downsamples of the native levels
  * (these tiles pass through), then powers of two beyond the coarsest level
@@ -30,17 +45,18 @@ export interface TileSet {
 export function tileSets(img: PlanImage): TileSet[] {
   const sets = new Map<string, TileSet>();
   let coarsest = 1;
-  let coarseTile: [number, number] = [img.levels[0]!.tileWidth, img.levels[0]!.tileHeight];
+  let coarseTile: [number, number] = advertisedTile(img.levels[0]!);
   for (const l of img.levels) {
     const s = integerScale(l.downsample);
     if (s === undefined) continue;
-    const key = `${l.tileWidth}x${l.tileHeight}`;
+    const [tw, th] = advertisedTile(l);
+    const key = `${tw}x${th}`;
     let set = sets.get(key);
-    if (!set) sets.set(key, (set = { width: l.tileWidth, height: l.tileHeight, scaleFactors: [] }));
+    if (!set) sets.set(key, (set = { width: tw, height: th, scaleFactors: [] }));
     if (!set.scaleFactors.includes(s)) set.scaleFactors.push(s);
     if (s >= coarsest) {
       coarsest = s;
-      coarseTile = [l.tileWidth, l.tileHeight];
+      coarseTile = [tw, th];
     }
   }
   const set = sets.get(`${coarseTile[0]}x${coarseTile[1]}`) ?? { width: coarseTile[0], height: coarseTile[1], scaleFactors: [1] };
