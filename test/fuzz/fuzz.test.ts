@@ -48,6 +48,9 @@ function rng(seed: number): (n: number) => number {
   };
 }
 
+/** The byte at 128 (D of DICM in a Part 10 file). */
+const r0 = (b: Uint8Array): number => b[128] ?? 0;
+
 const EXTREMES = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0xffffffff];
 
 /** One mutation of `src` (a copy): flips, extreme words, a spliced run, a cut, or random bytes. `focus`: mutate mostly the first bytes (headers, directories). */
@@ -134,6 +137,22 @@ describe('fuzz: every untrusted-bytes parser ends in a result or a typed error',
         await slide.tile(last, 0, 0);
         await slide.readTile(last, 0, 0);
         await slide.readRegion(0, 0, last, 64, 64);
+      } finally {
+        await slide.close();
+      }
+    });
+  }, 300_000);
+
+  // the newer readers: Hamamatsu NDPI (a TIFF with 8-byte IFD pointers and McuStarts) and DICOM WSI (our Part 10 reader, frame tables)
+  const more = ['ndpi/synthetic.ndpi', 'dicom/variants/no-offset-table.dcm', 'dicom/variants/sparse-missing.dcm', 'dicom/variants/extended-offset-table.dcm', 'dicom/boxes/boxes_0.dcm', 'dicom/jpegls/near-lossless-sample.dcm'].map(read);
+  it('NDPI and DICOM readers (open, a tile, its pixels)', async () => {
+    await fuzz('ndpi-dicom', (r) => mutate(more[r(more.length)]!, r, 4096), async (b) => {
+      const slide = await openSlide(new MemorySource(b, r0(b) === 0x44 ? 'fuzz.dcm' : 'fuzz.ndpi'));
+      try {
+        const last = slide.levels.length - 1;
+        await slide.tile(last, 0, 0);
+        await slide.readRegion(0, 0, last, 64, 64);
+        await slide.readRegion(0, 0, 0, 300, 40);
       } finally {
         await slide.close();
       }
