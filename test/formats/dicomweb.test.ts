@@ -1,0 +1,198 @@
+// DICOMweb: the OrthancWSIDicomizer conversion of generic-pyramid-jpeg.tif
+// (and OpenSlide's boxes series) uploaded to a real Orthanc (Debian's orthanc +
+// orthanc-dicomweb, started here with HTTP Basic authentication) and read back
+// through WADO-RS: the same levels, sizes, MPP and frames as the DICOM files
+// (bit-exact: the JPEG frames pass through), pixels against OpenSlide's renders
+// of the source TIFF, the origin requests of open / first tile / later tiles /
+// a batch counted and bounded, and refusals as typed errors.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDicomWebSlide, openSlide } from '../../src/node/open-slide.js';
+import type { DicomWebFrameSource } from '../../src/formats/dicom/dicomweb-series.js';
+import { isDicomWebSeriesUrl } from '../../src/formats/dicom/dicomweb-series.js';
+import { parseRelated } from '../../src/io/dicomweb-client.js';
+import { dataSetFromJson } from '../../src/formats/dicom/dicom-json.js';
+import { readTiles } from '../../src/stream/prefetch.js';
+import type { Slide } from '../../src/slide/slide.js';
+import { fixture, fixturePath, WSI_DIR } from '../helpers/fixtures.js';
+import { compare, loadPng } from '../helpers/pixels.js';
+import { haveOrthanc, ORTHANC_AUTH, startOrthanc, type Orthanc } from '../helpers/orthanc.js';
+
+const DICOM = fileURLToPath(new URL('../fixtures/dicom/', import.meta.url));
+const SERIES = `${DICOM}generic-pyramid-jpeg`;
+const SOURCE = 'generic-pyramid-jpeg.tif';
+const files = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.dcm')).sort().map((n) => `${dir}/${n}`);
+
+describe('DICOM JSON and multipart/related (no origin)', () => {
+  it('DICOM JSON values become the DataSet the Part 10 reader makes', () => {
+    const ds = dataSetFromJson({
+      '00280010': { vr: 'US', Value: [256] },
+      '00280030': { vr: 'DS', Value: [0.000250000012, 0.000250000012] },
+      '00080008': { vr: 'CS', Value: ['DERIVED', 'PRIMARY', 'VOLUME'] },
+      '52009229': { vr: 'SQ', Value: [{ '00480106': { vr: 'SH', Value: ['1'] } }] },
+      '00282000': { vr: 'OB', InlineBinary: 'AAEC' },
+      '00480006': { vr: 'UL', Value: [4096] },
+    });
+    expect([...ds.get(0x00280010)!.value!]).toEqual([0, 1]);
+    expect(new TextDecoder().decode(ds.get(0x00280030)!.value)).toBe('0.000250000012\\0.000250000012');
+    expect(new TextDecoder().decode(ds.get(0x00080008)!.value)).toBe('DERIVED\\PRIMARY\\VOLUME');
+    expect(ds.get(0x52009229)!.items!.length).toBe(1);
+    expect([...ds.get(0x00282000)!.value!]).toEqual([0, 1, 2]);
+    expect([...ds.get(0x00480006)!.value!]).toEqual([0, 16, 0, 0]);
+    expect(() => dataSetFromJson({ zz: { vr: 'US' } })).toThrow(/8 hex digits/);
+    expect(() => dataSetFromJson({ '00280010': { Value: [1] } })).toThrow(/without a VR/);
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20; i++) deep = { '52009229': { vr: 'SQ', Value: [deep] } };
+    expect(() => dataSetFromJson(deep)).toThrow(/deeper/);
+  });
+
+  it('multipart/related: parts by Content-Length (boundary bytes inside a frame are harmless), part counts capped', () => {
+    const enc = new TextEncoder();
+    const frame = enc.encode('\r\n--b1\r\nnot a boundary');
+    const body = new Uint8Array([
+      ...enc.encode(`--b1\r\nContent-Type: image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50\r\nContent-Length: ${frame.length}\r\n\r\n`),
+      ...frame,
+      ...enc.encode('\r\n--b1\r\nContent-Type: image/jpeg\r\n\r\nxyz\r\n--b1--\r\n'),
+    ]);
+    const parts = parseRelated(body, 'multipart/related; type="image/jpeg"; boundary=b1', 4);
+    expect(parts.map((p) => new TextDecoder().decode(p.data))).toEqual(['\r\n--b1\r\nnot a boundary', 'xyz']);
+    expect(() => parseRelated(body, 'multipart/related; boundary=b1', 1)).toThrow(/more than 1 parts/);
+    expect(() => parseRelated(body, 'application/json', 4)).toThrow(/Content-Type/);
+    expect(isDicomWebSeriesUrl('http://h/dicom-web/studies/1.2/series/3.4')).toBe(true);
+    expect(isDicomWebSeriesUrl('http://h/dicom-web/studies/1.2/series/3.4/instances/5')).toBe(false);
+    expect(isDicomWebSeriesUrl('http://h/x.svs')).toBe(false);
+  });
+});
+
+describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', () => {
+  let orthanc: Orthanc;
+  let local: Slide;
+  let tiff: Slide;
+  let seriesUrl: string;
+  let boxesUrl: string;
+  const auth = { headers: { authorization: ORTHANC_AUTH } };
+
+  beforeAll(async () => {
+    orthanc = await startOrthanc();
+    await orthanc.upload([...files(SERIES), ...files(`${DICOM}boxes`)]);
+    local = await openSlide(SERIES);
+    tiff = await openSlide(fixturePath(SOURCE));
+    seriesUrl = orthanc.seriesUrl(local.properties['dicom.StudyInstanceUID']!, local.properties['dicom.SeriesInstanceUID']!);
+    const boxes = await openSlide(`${DICOM}boxes`);
+    boxesUrl = orthanc.seriesUrl(boxes.properties['dicom.StudyInstanceUID']!, boxes.properties['dicom.SeriesInstanceUID']!);
+    await boxes.close();
+  }, 60_000);
+  afterAll(async () => {
+    await local?.close();
+    await tiff?.close();
+    await orthanc?.stop();
+  });
+
+  it('has the source slide\'s levels, sizes and MPP, the files\' properties, and every frame bit-exact as in the files', async () => {
+    const slide = await openDicomWebSlide(seriesUrl, { client: auth });
+    const os = fixture(SOURCE).openslide;
+    expect(slide.vendor).toBe('dicom');
+    expect(slide.levels).toEqual(local.levels);
+    expect(slide.levels.length).toBe(os.levels!.length);
+    os.levels!.forEach((l, i) => expect(slide.levels[i]).toMatchObject({ width: l.width, height: l.height, tileWidth: l.tile_width, tileHeight: l.tile_height }));
+    expect(slide.mppX).toBe(0.250000012);
+    expect(slide.mppY).toBe(0.250000012);
+    expect(slide.properties['openslide.mpp-x']).toBe('0.250000012');
+    expect(slide.properties['dicom.TransferSyntaxUID']).toBe('1.2.840.10008.1.2.4.50');
+    expect(slide.properties['dicom.level[0].frame-index']).toBe('dicomweb');
+    for (const k of ['dicom.SeriesInstanceUID', 'dicom.PhotometricInterpretation', 'dicom.PixelSpacing', 'openslide.level-count']) {
+      expect([k, slide.properties[k]]).toEqual([k, local.properties[k]]);
+    }
+    // every tile of every level: the very bytes of the file's frame (JPEG passed through)
+    let tiles = 0;
+    for (let level = 0; level < slide.levels.length; level++) {
+      const l = slide.levels[level]!;
+      const batch: Array<{ level: number; col: number; row: number }> = [];
+      for (let row = 0; row < l.rows; row++) for (let col = 0; col < l.cols; col++) batch.push({ level, col, row });
+      const [got, want] = await Promise.all([Promise.all(readTiles(slide, batch)), Promise.all(readTiles(local, batch))]);
+      got.forEach((t, k) => {
+        expect(t.missing).toBe(false);
+        expect(t.compression).toBe(want[k]!.compression);
+        expect(Buffer.from(t.bytes).equals(Buffer.from(want[k]!.bytes))).toBe(true);
+      });
+      tiles += got.length;
+    }
+    expect(tiles).toBe(192 + 48 + 12 + 4 + 1);
+    const px = compare(await slide.readTile(0, 3, 4), await tiff.readTile(0, 3, 4), true);
+    expect(px.maxDiff).toBe(0);
+    await slide.close();
+  }, 60_000);
+
+  it('reads regions equal to OpenSlide\'s renders of the source TIFF (PSNR >= 40 dB)', async () => {
+    const slide = await openDicomWebSlide(seriesUrl, { client: auth });
+    const refs = fixture(SOURCE).openslide.references!.filter((r) => r.call === 'read_region');
+    expect(refs.length).toBeGreaterThan(5);
+    const psnrs: number[] = [];
+    for (const ref of refs) {
+      const a = ref.args as { location: [number, number]; level: number; size: [number, number] };
+      const got = await slide.readRegion(a.location[0], a.location[1], a.level, a.size[0], a.size[1]);
+      const { psnr } = compare(got, await loadPng(WSI_DIR + ref.png), true);
+      psnrs.push(psnr);
+      expect([ref.name, psnr >= 40]).toEqual([ref.name, true]);
+    }
+    console.log(`DICOMweb vs OpenSlide renders of ${SOURCE}: PSNR min ${Math.min(...psnrs).toFixed(2)} dB over ${refs.length} regions`);
+    await slide.close();
+  }, 60_000);
+
+  it('origin requests: open, first tile, later tiles, a batch of tiles in one frames/a,b,c request, a tile again', async () => {
+    const slide = await openDicomWebSlide(seriesUrl, { client: auth });
+    const src = slide.source as DicomWebFrameSource;
+    const open = src.stats().requests;
+    const openLog = [...src.requestLog];
+    await slide.tile(0, 5, 5);
+    const first = src.stats().requests - open;
+    await slide.tile(0, 9, 2);
+    await slide.tile(1, 3, 3);
+    const later = src.stats().requests - open - first;
+    const before = src.stats().requests;
+    const batch = [0, 1, 2, 3, 4, 5, 6, 7].map((c) => ({ level: 0, col: c, row: 10 }));
+    const got = await Promise.all(readTiles(slide, batch));
+    const batched = src.stats().requests - before;
+    const batchPath = src.requestLog[src.requestLog.length - 1]!;
+    const again0 = src.stats().requests;
+    await slide.tile(0, 5, 5);
+    const again = src.stats().requests - again0;
+    console.log(
+      `DICOMweb (Orthanc, 5 instances): open ${open} requests (${openLog.map((p) => p.replace(/^.*\/(metadata|frames\/.*)$/, '$1')).join(', ')}), ` +
+        `first tile ${first}, 2 later tiles ${later}, 8 tiles of a row read together ${batched} (${batchPath.replace(/^.*\//, 'frames/')}), a tile again ${again}`,
+    );
+    // series metadata (1) + frame 1 of each instance for its stored transfer syntax (5: Orthanc's metadata does not carry it)
+    expect(open).toBe(6);
+    expect(openLog[0]).toMatch(/\/metadata$/);
+    expect(first).toBe(1);
+    expect(later).toBe(2);
+    expect(batched).toBe(1);
+    expect(batchPath).toMatch(/\/frames\/\d+(,\d+){7}$/);
+    expect(got.every((t) => !t.missing && t.bytes.length > 100)).toBe(true);
+    expect(again).toBe(0);
+    await slide.close();
+  }, 60_000);
+
+  it('a series with a native THUMBNAIL instance (boxes): the associated image and the level as from the files', async () => {
+    const slide = await openDicomWebSlide(boxesUrl, { client: auth });
+    expect(slide.levels).toHaveLength(1);
+    expect(slide.associatedImages).toEqual([{ name: 'thumbnail', width: 16, height: 16 }]);
+    expect(slide.mppX).toBe(0.499);
+    const ref0 = await loadPng(`${DICOM}boxes/reference/boxes_0.png`);
+    expect(compare(await slide.readRegion(0, 0, 0, 16, 16), ref0, true).psnr).toBeGreaterThanOrEqual(40);
+    const ref1 = await loadPng(`${DICOM}boxes/reference/boxes_1.png`);
+    expect(compare(await slide.readAssociated('thumbnail'), ref1, true).maxDiff).toBe(0); // native frames: exact
+    await slide.close();
+  }, 30_000);
+
+  it('refusals are typed: no credential (401), a wrong one, an unknown series (404), a URL outside the allow list; no credential in messages', async () => {
+    await expect(openDicomWebSlide(seriesUrl)).rejects.toMatchObject({ code: 'E_FORBIDDEN' });
+    const wrong = openDicomWebSlide(seriesUrl, { client: { headers: { authorization: 'Basic d3Jvbmc6d3Jvbmc=' } } });
+    await expect(wrong).rejects.toMatchObject({ code: 'E_FORBIDDEN' });
+    await wrong.catch((e: Error) => expect(e.message).not.toContain('d3Jvbmc6d3Jvbmc'));
+    await expect(openDicomWebSlide(orthanc.seriesUrl('1.2.3', '4.5.6'), { client: auth })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(openDicomWebSlide(seriesUrl, { client: { ...auth, allow: (u) => u.hostname === 'elsewhere.example' } })).rejects.toMatchObject({ code: 'E_FORBIDDEN' });
+    await expect(openDicomWebSlide(`${orthanc.dicomweb}/studies/1.2/series/x`, { client: auth })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
+  });
+});
