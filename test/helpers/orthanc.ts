@@ -29,7 +29,9 @@ export interface Orthanc {
   stop(): Promise<void>;
 }
 
-export async function startOrthanc(): Promise<Orthanc> {
+/** Start Orthanc; `auth: false` for one without authentication (what an ad-hoc id, which carries no credential, can read). */
+export async function startOrthanc(o: { auth?: boolean } = {}): Promise<Orthanc> {
+  const auth = o.auth !== false;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'imagebox-orthanc-'));
   const config = {
@@ -40,8 +42,8 @@ export async function startOrthanc(): Promise<Orthanc> {
     IndexDirectory: join(dir, 'db'),
     Plugins: [DICOMWEB_PLUGIN],
     RemoteAccessAllowed: false,
-    AuthenticationEnabled: true,
-    RegisteredUsers: { [ORTHANC_USER]: ORTHANC_PASSWORD },
+    AuthenticationEnabled: auth,
+    RegisteredUsers: auth ? { [ORTHANC_USER]: ORTHANC_PASSWORD } : {},
     HttpCompressionEnabled: false,
     DicomWeb: { Enable: true, Root: '/dicom-web/' },
   };
