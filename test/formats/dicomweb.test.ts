@@ -101,6 +101,10 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     expect(slide.properties['openslide.mpp-x']).toBe('0.250000012');
     expect(slide.properties['dicom.TransferSyntaxUID']).toBe('1.2.840.10008.1.2.4.50');
     expect(slide.properties['dicom.level[0].frame-index']).toBe('dicomweb');
+    // the optical path's ICC profile, bulk data in Orthanc's metadata: fetched, the file's bytes
+    expect(slide.iccProfile!.length).toBe(6922);
+    expect(Buffer.from(slide.iccProfile!).equals(Buffer.from(local.iccProfile!))).toBe(true);
+    expect(slide.properties['dicom.ICCProfile.bytes']).toBe('6922');
     for (const k of ['dicom.SeriesInstanceUID', 'dicom.PhotometricInterpretation', 'dicom.PixelSpacing', 'openslide.level-count']) {
       expect([k, slide.properties[k]]).toEqual([k, local.properties[k]]);
     }
@@ -159,11 +163,12 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     await slide.tile(0, 5, 5);
     const again = src.stats().requests - again0;
     console.log(
-      `DICOMweb (Orthanc, 5 instances): open ${open} requests (${openLog.map((p) => p.replace(/^.*\/(metadata|frames\/.*)$/, '$1')).join(', ')}), ` +
+      `DICOMweb (Orthanc, 5 instances): open ${open} requests (${openLog.map((p) => p.replace(/^.*\/(metadata|frames\/.*|bulk\/.*)$/, '$1')).join(', ')}), ` +
         `first tile ${first}, 2 later tiles ${later}, 8 tiles of a row read together ${batched} (${batchPath.replace(/^.*\//, 'frames/')}), a tile again ${again}`,
     );
-    // series metadata (1) + frame 1 of each instance for its stored transfer syntax (5: Orthanc's metadata does not carry it)
-    expect(open).toBe(6);
+    // series metadata (1) + frame 1 of each instance for its stored transfer syntax (5: Orthanc's metadata
+    // does not carry it) + the base level's ICC profile (bulk data)
+    expect(open).toBe(7);
     expect(openLog[0]).toMatch(/\/metadata$/);
     expect(first).toBe(1);
     expect(later).toBe(2);

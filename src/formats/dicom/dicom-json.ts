@@ -3,7 +3,7 @@
 // makes, so the one layout code (dicom-layout.ts) reads both: each value is
 // encoded as it would sit in an Explicit VR Little Endian file (text joined by
 // backslashes, binary numbers little-endian, InlineBinary decoded), sequences
-// become items. BulkDataURI values are not fetched (a value left out). Counts
+// become items. BulkDataURI values are kept as URIs, not fetched. Counts
 // and nesting are capped before anything is built. Isomorphic.
 import { ImageboxError } from '../../errors.js';
 import type { DataSet, Element } from './data-set.js';
@@ -76,7 +76,7 @@ class Builder {
     return ds;
   }
 
-  private element(tag: number, vr: string, a: { Value?: unknown; InlineBinary?: unknown }, depth: number, key: string): Element | undefined {
+  private element(tag: number, vr: string, a: { Value?: unknown; InlineBinary?: unknown; BulkDataURI?: unknown }, depth: number, key: string): Element | undefined {
     const make = (value: Uint8Array | undefined, items?: DataSet[]): Element => ({ tag, vr, offset: 0, length: value?.length, value, items });
     if (vr === 'SQ') {
       const v = a.Value ?? [];
@@ -85,7 +85,9 @@ class Builder {
     }
     if (INLINE_VRS.has(vr)) {
       if (typeof a.InlineBinary === 'string') return make(base64(a.InlineBinary));
-      return undefined; // BulkDataURI (or no value): not fetched
+      // a BulkDataURI is kept, not fetched (the series opener asks for the few it needs)
+      if (typeof a.BulkDataURI === 'string' && a.BulkDataURI.length <= 4096) return { ...make(undefined), bulkDataUri: a.BulkDataURI };
+      return undefined;
     }
     const values = a.Value;
     if (values === undefined) return make(new Uint8Array(0));

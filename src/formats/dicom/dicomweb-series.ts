@@ -293,18 +293,22 @@ export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClie
     return inst;
   });
   const source = new DicomWebFrameSource(base, client, instances, o);
-  // the stored transfer syntax of instances the metadata does not tell: frame 1 says it
+  // the stored transfer syntax of instances the metadata does not tell: frame 1 says it;
+  // the base level's ICC profile when it is bulk data: in parallel
   const unknown = instances.filter((i) => i.transferSyntax === undefined);
-  for (let k = 0; k < unknown.length; k += o.probeConcurrency) {
-    await Promise.all(
-      unknown.slice(k, k + o.probeConcurrency).map(async (inst) => {
-        const [first] = await fetchFrames(client, inst, [1], o, signal);
-        if (!first!.transferSyntax) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: the frame answer does not name its transfer syntax`);
-        inst.transferSyntax = first!.transferSyntax;
-        source.remember(inst.base, first!.data);
-      }),
-    );
-  }
+  const probes = (async () => {
+    for (let k = 0; k < unknown.length; k += o.probeConcurrency) {
+      await Promise.all(
+        unknown.slice(k, k + o.probeConcurrency).map(async (inst) => {
+          const [first] = await fetchFrames(client, inst, [1], o, signal);
+          if (!first!.transferSyntax) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: the frame answer does not name its transfer syntax`);
+          inst.transferSyntax = first!.transferSyntax;
+          source.remember(inst.base, first!.data);
+        }),
+      );
+    }
+  })();
+  await Promise.all([probes, fetchIccProfile(client, base, instances, signal)]);
   const dicomInstances: DicomInstance[] = instances.map((inst) => {
     const header: DicomHeader = {
       meta: new Map(),
@@ -327,6 +331,47 @@ export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClie
   }
   layout.properties['dicom.source'] = 'dicomweb';
   return { source, layout };
+}
+
+/** Most bytes of an ICC profile fetched as bulk data. */
+const MAX_ICC_BYTES = 4 * 1024 * 1024;
+const ASSOCIATED_FLAVOURS = new Set(['LABEL', 'OVERVIEW', 'THUMBNAIL']);
+
+/**
+ * The ICC profile of the base level's first optical path when the metadata gives
+ * it as a BulkDataURI (Orthanc does): one request at open, in parallel with the
+ * probes' aftermath; only on the series' own origin (its credentials go nowhere
+ * else). The element gets the bytes, so the layout reads it as from a file.
+ */
+async function fetchIccProfile(client: DicomWebClient, seriesUrl: string, instances: WebInstance[], signal?: AbortSignal): Promise<void> {
+  let baseInst: WebInstance | undefined;
+  let width = -1;
+  for (const inst of instances) {
+    const flavour = (str(inst.dataSet, T.ImageType)?.split('\\')[2] ?? 'VOLUME').trim().toUpperCase();
+    if (ASSOCIATED_FLAVOURS.has(flavour)) continue;
+    const w = num(inst.dataSet, T.TotalPixelMatrixColumns) ?? num(inst.dataSet, T.Columns) ?? 0;
+    if (w > width) {
+      width = w;
+      baseInst = inst;
+    }
+  }
+  if (!baseInst) return;
+  const el = [...(baseInst.dataSet.get(T.OpticalPathSequence)?.items ?? []).map((p) => p.get(T.ICCProfile)), baseInst.dataSet.get(T.ICCProfile)].find(
+    (e) => e !== undefined && (e.value?.length || e.bulkDataUri),
+  );
+  if (!el || el.value?.length || !el.bulkDataUri) return;
+  let uri: URL;
+  try {
+    uri = new URL(el.bulkDataUri, seriesUrl + '/');
+  } catch {
+    return;
+  }
+  if (uri.origin !== new URL(seriesUrl).origin) return; // credentials stay on the series' origin
+  const answer = await client.get(uri.href, 'multipart/related; type="application/octet-stream"', MAX_ICC_BYTES + 16 * 1024, signal);
+  const [part] = parseRelated(answer.body, answer.contentType, 1);
+  if (!part || part.data.length > MAX_ICC_BYTES) throw new ImageboxError('E_ORIGIN', `${redactUrl(uri)}: no ICC profile in the bulk data answer`);
+  el.value = part.data;
+  el.length = part.data.length;
 }
 
 /** Available Transfer Syntax UID (0008,3002): what some origins add to instance metadata. */
