@@ -179,6 +179,21 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     await slide.close();
   }, 60_000);
 
+  it('found by a QIDO-RS instance search and per-instance metadata (origins without series metadata): the same slide', async () => {
+    const slide = await openDicomWebSlide(seriesUrl, { client: auth, dicomweb: { metadata: 'instances' } });
+    const src = slide.source as DicomWebFrameSource;
+    expect(slide.levels).toEqual(local.levels);
+    expect(slide.mppX).toBe(local.mppX);
+    const log = src.requestLog.map((p) => p.replace(/^.*\/series\/[0-9.]+/, ''));
+    console.log(`DICOMweb open by QIDO-RS: ${src.stats().requests} requests (${log.join(', ').replace(/\/instances\/[0-9.]+/g, '/instances/{sop}')})`);
+    expect(log[0]).toBe('/instances');
+    expect(log.filter((p) => p.endsWith('/metadata'))).toHaveLength(5);
+    expect(src.stats().requests).toBe(1 + 5 + 5 + 1); // search, metadata x5, frame 1 x5, ICC profile
+    const [a, b] = await Promise.all([slide.tile(2, 1, 2), local.tile(2, 1, 2)]);
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    await slide.close();
+  }, 30_000);
+
   it('a series with a native THUMBNAIL instance (boxes): the associated image and the level as from the files', async () => {
     const slide = await openDicomWebSlide(boxesUrl, { client: auth });
     expect(slide.levels).toHaveLength(1);

@@ -1,8 +1,9 @@
 // A DICOM WSI series on a DICOMweb origin (`.../studies/{uid}/series/{uid}`)
 // as a slide. Open: one WADO-RS Retrieve Series Metadata request
 // (`.../metadata`, application/dicom+json: every instance of the series, which
-// is what a QIDO-RS instance search would list, with all their attributes),
-// turned into the DataSets the Part 10 reader makes, so dicom-layout.ts builds
+// is what a QIDO-RS instance search would list, with all their attributes;
+// an origin without series-level metadata is asked with QIDO-RS
+// `.../instances`, then each instance's `.../metadata`), turned into the DataSets the Part 10 reader makes, so dicom-layout.ts builds
 // levels, frame placement (TILED_FULL / TILED_SPARSE), associated images and
 // MPP as for files. The metadata does not carry the stored transfer syntax
 // (File Meta is not part of it) unless the origin adds Transfer Syntax UID
@@ -40,8 +41,15 @@ export interface DicomWebOptions {
   maxFramesPerRequest?: number;
   /** Frame cache (default 64 MiB). */
   cacheBytes?: number;
-  /** Parallel requests at open for the transfer syntax probes (default 8). */
+  /** Parallel requests at open for the transfer syntax probes and per-instance metadata (default 8). */
   probeConcurrency?: number;
+  /**
+   * How the instances are found: 'series' (default) one Retrieve Series Metadata
+   * request, falling back to 'instances' when the origin does not offer it (an
+   * answer other than 200/401/403/404); 'instances': a QIDO-RS instance search,
+   * then each instance's metadata.
+   */
+  metadata?: 'series' | 'instances';
 }
 
 const SERIES_PATH = /\/studies\/([0-9.]{1,64})\/series\/([0-9.]{1,64})\/?$/;
@@ -256,7 +264,48 @@ const DEFAULTS: Required<DicomWebOptions> = {
   maxFramesPerRequest: 32,
   cacheBytes: 64 * 1024 * 1024,
   probeConcurrency: 8,
+  metadata: 'series',
 };
+
+async function jsonArray(client: DicomWebClient, url: string, what: string, maxBytes: number, signal?: AbortSignal): Promise<unknown[]> {
+  const answer = await client.get(url, METADATA_ACCEPT, maxBytes, signal);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(answer.body));
+  } catch {
+    throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(url))}: the ${what} is not JSON`);
+  }
+  if (!Array.isArray(json)) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(url))}: the ${what} is not an array`);
+  return json;
+}
+
+/** Every instance's metadata: Retrieve Series Metadata, or QIDO-RS + Retrieve Instance Metadata. */
+async function seriesMetadata(client: DicomWebClient, base: string, o: Required<DicomWebOptions>, signal?: AbortSignal): Promise<unknown[]> {
+  if (o.metadata === 'series') {
+    try {
+      return await jsonArray(client, `${base}/metadata`, 'series metadata', o.maxMetadataBytes, signal);
+    } catch (e) {
+      // an origin without series-level metadata (400, 405, 406, 501...): search and ask per instance
+      const status = (e as ImageboxError).details?.['status'];
+      if (!(e instanceof ImageboxError) || e.code !== 'E_ORIGIN' || typeof status !== 'number') throw e;
+    }
+  }
+  const found = await jsonArray(client, `${base}/instances`, 'instance search', 64 * 1024 * 1024, signal);
+  if (found.length > MAX_INSTANCES) throw new ImageboxError('E_TOO_LARGE', `${found.length} instances in one series (at most ${MAX_INSTANCES})`);
+  const sops = found.map((j) => {
+    const sop = str(dataSetFromJson(j), T.SOPInstanceUID) ?? '';
+    if (!UID.test(sop) || sop.length > 64) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(base))}: an instance without a valid SOP Instance UID`);
+    return sop;
+  });
+  const out: unknown[] = [];
+  for (let k = 0; k < sops.length; k += o.probeConcurrency) {
+    const got = await Promise.all(
+      sops.slice(k, k + o.probeConcurrency).map((sop) => jsonArray(client, `${base}/instances/${sop}/metadata`, 'instance metadata', o.maxMetadataBytes, signal)),
+    );
+    for (const g of got) out.push(...g.slice(0, 1));
+  }
+  return out;
+}
 
 export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClient, options: DicomWebOptions = {}, signal?: AbortSignal): Promise<DicomWebSeries> {
   const o = { ...DEFAULTS, ...options };
@@ -266,14 +315,7 @@ export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClie
     throw new ImageboxError('E_BAD_REQUEST', `${redactUrl(url)} is not a DICOMweb series URL (.../studies/{uid}/series/{uid})`);
   }
   const base = url.href.replace(/\/$/, '');
-  const answer = await client.get(`${base}/metadata`, METADATA_ACCEPT, o.maxMetadataBytes, signal);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(answer.body));
-  } catch {
-    throw new ImageboxError('E_ORIGIN', `${redactUrl(url)}: the series metadata is not JSON`);
-  }
-  if (!Array.isArray(json)) throw new ImageboxError('E_ORIGIN', `${redactUrl(url)}: the series metadata is not an array of instances`);
+  const json = await seriesMetadata(client, base, o, signal);
   if (json.length === 0) throw new ImageboxError('E_NOT_A_SLIDE', `${redactUrl(url)}: a series without instances`);
   if (json.length > MAX_INSTANCES) throw new ImageboxError('E_TOO_LARGE', `${json.length} instances in one series (at most ${MAX_INSTANCES})`);
   const sets = json.map((j) => dataSetFromJson(j));
