@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../src/node/open-slide.js';
 import { encodeRemoteId } from '../../src/server/registry.js';
 import type { StartedServer } from '../../src/server/serve.js';
+import { connectTileStream, type StreamTile } from '../../src/stream/client-node.js';
 import { haveOrthanc, ORTHANC_AUTH, ORTHANC_PASSWORD, startOrthanc, type Orthanc } from '../helpers/orthanc.js';
 import { compare, decodeImage, loadPng } from '../helpers/pixels.js';
 import { FIXTURES, start } from './helpers.js';
@@ -78,6 +79,29 @@ describe.runIf(haveOrthanc)('DICOMweb slides served', () => {
       expect(compare(await decodeImage(a.body), await decodeImage(b.body), true).maxDiff).toBe(0);
     }
   }, 60_000);
+
+  it('the tile stream sends the stored JPEG frames (passthrough), byte for byte the frames of the DICOM files', async () => {
+    const c = await connectTileStream(s.url.replace(/^http/, 'ws') + '/stream', { encodings: ['passthrough'] });
+    const local = await openSlide(SERIES);
+    try {
+      const slide = await c.open('web');
+      const got: StreamTile[] = [];
+      c.on('tile', (t) => {
+        if (t.level === 0) got.push(t);
+      });
+      const r = await c.view(slide.handle, { level: 0, x: 300, y: 200, width: 600, height: 500 });
+      expect(r.tiles).toBeGreaterThan(0);
+      expect(got.length).toBeGreaterThanOrEqual(r.tiles);
+      for (const t of got.slice(0, r.tiles)) {
+        expect([t.encoding, t.transcoded]).toEqual(['jpeg', false]);
+        const want = await local.tile(0, t.col, t.row);
+        expect(Buffer.from(t.data).equals(Buffer.from(want.bytes)), `frame ${t.col},${t.row}`).toBe(true);
+      }
+    } finally {
+      await c.close();
+      await local.close();
+    }
+  }, 30_000);
 
   it('an ad-hoc series URL outside --allow is refused (403); the locked Orthanc without the credential is 403, and no answer carries it', async () => {
     const outside = await get(`/iiif/3/${encodeRemoteId(lockedUrl)}/info.json`);
