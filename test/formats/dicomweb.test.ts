@@ -6,6 +6,7 @@
 // of the source TIFF, the origin requests of open / first tile / later tiles /
 // a batch counted and bounded, and refusals as typed errors.
 import { readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDicomWebSlide, openSlide } from '../../src/node/open-slide.js';
@@ -214,5 +215,105 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     await expect(openDicomWebSlide(orthanc.seriesUrl('1.2.3', '4.5.6'), { client: auth })).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     await expect(openDicomWebSlide(seriesUrl, { client: { ...auth, allow: (u) => u.hostname === 'elsewhere.example' } })).rejects.toMatchObject({ code: 'E_FORBIDDEN' });
     await expect(openDicomWebSlide(`${orthanc.dicomweb}/studies/1.2/series/x`, { client: auth })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
+  });
+});
+
+describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answering what it is told)', () => {
+  let server: Server;
+  let base: string;
+  let frame: Uint8Array;
+  let local: Slide;
+  const hits = new Map<string, number>();
+  const WSI = '1.2.840.10008.5.1.4.1.1.77.1.6';
+  const instance = (ts: string | undefined) => ({
+    '00080016': { vr: 'UI', Value: [WSI] },
+    '00080018': { vr: 'UI', Value: ['1.2.3.4.5'] },
+    '0020000E': { vr: 'UI', Value: ['3.4'] },
+    '00280002': { vr: 'US', Value: [3] },
+    '00280004': { vr: 'CS', Value: ['YBR_FULL_422'] },
+    '00280008': { vr: 'IS', Value: [1] },
+    '00280010': { vr: 'US', Value: [256] },
+    '00280011': { vr: 'US', Value: [256] },
+    '00280100': { vr: 'US', Value: [8] },
+    '00480006': { vr: 'UL', Value: [256] },
+    '00480007': { vr: 'UL', Value: [192] },
+    ...(ts ? { '00020010': { vr: 'UI', Value: [ts] } } : {}),
+  });
+  const multipart = (parts: Array<{ type: string; data: Uint8Array }>): Buffer =>
+    Buffer.concat([
+      ...parts.flatMap((p) => [Buffer.from(`--BB\r\nContent-Type: ${p.type}\r\nContent-Length: ${p.data.length}\r\n\r\n`), Buffer.from(p.data), Buffer.from('\r\n')]),
+      Buffer.from('--BB--\r\n'),
+    ]);
+  const JPEG = 'image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50';
+
+  beforeAll(async () => {
+    local = await openSlide(SERIES);
+    frame = (await local.tile(4, 0, 0)).bytes;
+    server = createServer((req, res) => {
+      const path = req.url ?? '';
+      const kind = path.split('/')[1]!;
+      hits.set(kind, (hits.get(kind) ?? 0) + 1);
+      const related = (body: Buffer) => {
+        res.writeHead(200, { 'content-type': 'multipart/related; type="image/jpeg"; boundary=BB' });
+        res.end(body);
+      };
+      const json = (v: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/dicom+json' });
+        res.end(JSON.stringify(v));
+      };
+      if (kind === 'good') return path.endsWith('/metadata') ? json([instance('1.2.840.10008.1.2.4.50')]) : related(multipart([{ type: JPEG, data: frame }]));
+      if (kind === 'notjson') return res.end('<html>');
+      if (kind === 'object') return json({});
+      if (kind === 'empty') return json([]);
+      if (kind === 'twoparts') return path.endsWith('/metadata') ? json([instance('1.2.840.10008.1.2.4.50')]) : related(multipart([{ type: JPEG, data: frame }, { type: JPEG, data: frame }]));
+      if (kind === 'transcoded') return path.endsWith('/metadata') ? json([instance(undefined)]) : related(multipart([{ type: 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1', data: new Uint8Array(16) }]));
+      if (kind === 'wrongts') return path.endsWith('/metadata') ? json([instance('1.2.840.10008.1.2.4.50')]) : related(multipart([{ type: 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90', data: frame }]));
+      if (kind === 'huge') return json([instance('1.2.840.10008.1.2.4.50'), ...new Array(200).fill(instance('1.2.840.10008.1.2.4.50'))]);
+      if (kind === 'redirect') {
+        res.writeHead(302, { location: 'http://elsewhere.example/x' });
+        return res.end();
+      }
+      if (kind === 'down') {
+        res.writeHead(503);
+        return res.end();
+      }
+      if (kind === 'badjson') return json([{ '00280010': { vr: 'US', Value: ['x'] } }]);
+      res.writeHead(404);
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await local?.close();
+    await new Promise((r) => server?.close(r));
+  });
+  const url = (kind: string) => `${base}/${kind}/studies/1.2/series/3.4`;
+
+  it('a transfer syntax in the metadata: open is 1 request, a tile 1 more, its pixels those of the file', async () => {
+    const slide = await openDicomWebSlide(url('good'));
+    expect(slide.stats()!.requests).toBe(1);
+    expect(slide.levels[0]).toMatchObject({ width: 256, height: 192 });
+    const t = await slide.tile(0, 0, 0);
+    expect(Buffer.from(t.bytes).equals(Buffer.from(frame))).toBe(true);
+    expect(slide.stats()!.requests).toBe(2);
+    expect(compare(await slide.readTile(0, 0, 0), await local.readTile(4, 0, 0), true).maxDiff).toBe(0);
+    await slide.close();
+  });
+
+  it('bad answers are typed errors', async () => {
+    await expect(openDicomWebSlide(url('notjson'))).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/not JSON/) });
+    await expect(openDicomWebSlide(url('object'))).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/not an array/) });
+    await expect(openDicomWebSlide(url('empty'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
+    await expect(openDicomWebSlide(url('badjson'))).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/non-number/) });
+    await expect(openDicomWebSlide(url('transcoded'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' }); // native 16-byte "frames" of a YBR image
+    const two = await openDicomWebSlide(url('twoparts'));
+    await expect(two.tile(0, 0, 0)).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/2 frames answered for 1 asked|more than 1 parts/) });
+    const wrong = await openDicomWebSlide(url('wrongts'));
+    await expect(wrong.tile(0, 0, 0)).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/transfer syntax 1.2.840.10008.1.2.4.90, not the stored/) });
+    await expect(openDicomWebSlide(url('huge'), { dicomweb: { maxMetadataBytes: 4096 } })).rejects.toMatchObject({ code: 'E_TOO_LARGE' });
+    await expect(openDicomWebSlide(url('redirect'))).rejects.toMatchObject({ code: 'E_FORBIDDEN', message: expect.stringMatching(/redirect 302 not followed/) });
+    await expect(openDicomWebSlide(url('down'), { client: { retries: 2, retryBaseMs: 1 } })).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/503 \(3 attempts\)/) });
+    expect(hits.get('down')).toBe(3);
   });
 });
