@@ -38,6 +38,7 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
         ...(spec.oauth2 ? { sign: oauth2Signer(spec.oauth2) } : {}),
       },
       publicOnly: spec.publicOnly === true,
+      dicomweb: { budget },
     });
   }
   if (spec.locations) return openSeries(spec, spec.locations);

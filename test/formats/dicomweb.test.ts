@@ -299,6 +299,12 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
     expect(slide.stats()!.requests).toBe(2);
     expect(compare(await slide.readTile(0, 0, 0), await local.readTile(4, 0, 0), true).maxDiff).toBe(0);
     await slide.close();
+    // the frame cache is bounded by bytes: one too small for the frame keeps nothing, each read asks again
+    const uncached = await openDicomWebSlide(url('good'), { dicomweb: { cacheBytes: 16 } });
+    await uncached.tile(0, 0, 0);
+    await uncached.tile(0, 0, 0);
+    expect(uncached.stats()!.requests).toBe(3);
+    await uncached.close();
   });
 
   it('bad answers are typed errors', async () => {

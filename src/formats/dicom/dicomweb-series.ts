@@ -23,6 +23,7 @@ import { ImageboxError, asImageboxError } from '../../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from '../../io/byte-source.js';
 import { mediaParam, parseRelated, type DicomWebClient } from '../../io/dicomweb-client.js';
 import { redactUrl } from '../../io/http-source.js';
+import { SpanCache, type ByteBudget } from '../../io/span-cache.js';
 import { T, num, str, type DataSet, type DicomHeader } from './data-set.js';
 import { dataSetFromJson } from './dicom-json.js';
 import { dicomLayout, type DicomInstance, type DicomLayout } from './dicom-layout.js';
@@ -41,6 +42,8 @@ export interface DicomWebOptions {
   maxFramesPerRequest?: number;
   /** Frame cache (default 64 MiB). */
   cacheBytes?: number;
+  /** A byte budget shared with other slides' caches (the server's span budget). */
+  budget?: ByteBudget | undefined;
   /** Parallel requests at open for the transfer syntax probes and per-instance metadata (default 8). */
   probeConcurrency?: number;
   /**
@@ -83,8 +86,10 @@ interface Pending {
 /** The frames of a series' instances as one address space of frames (see the file comment). */
 export class DicomWebFrameSource implements ByteSource {
   readonly id: string;
-  private readonly cache = new Map<number, Uint8Array>();
-  private cached = 0;
+  /** Frames by address x maxFrameBytes (a span each, never overlapping), bounded by bytes and the shared budget. */
+  private readonly cache: SpanCache;
+  /** Length of each cached frame (what a cache lookup needs). */
+  private readonly lengths = new Map<number, number>();
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
   private readonly queued = new Map<number, Pending[]>();
   private flushing = false;
@@ -95,10 +100,20 @@ export class DicomWebFrameSource implements ByteSource {
     readonly seriesUrl: string,
     private readonly client: DicomWebClient,
     private readonly instances: WebInstance[],
-    private readonly o: Required<DicomWebOptions>,
+    private readonly o: Options,
   ) {
     this.id = redactUrl(new URL(seriesUrl));
     for (const i of instances) this.total = Math.max(this.total, i.base + i.frames);
+    if (this.total > MAX_SERIES_FRAMES) throw new ImageboxError('E_TOO_LARGE', `${this.total} frames in one series (at most ${MAX_SERIES_FRAMES})`);
+    this.cache = new SpanCache(o.cacheBytes, o.budget);
+  }
+
+  private cachedFrame(address: number): Uint8Array | undefined {
+    const n = this.lengths.get(address);
+    if (n === undefined) return undefined;
+    const hit = this.cache.get(address * this.o.maxFrameBytes, n);
+    if (!hit) this.lengths.delete(address);
+    return hit;
   }
 
   async size(): Promise<number> {
@@ -143,10 +158,8 @@ export class DicomWebFrameSource implements ByteSource {
     if (!Number.isSafeInteger(address) || address < 0 || address >= this.total) {
       return Promise.reject(new ImageboxError('E_TRUNCATED', `frame address ${address} is outside the series (${this.total} frames)`));
     }
-    const hit = this.cache.get(address);
+    const hit = this.cachedFrame(address);
     if (hit) {
-      this.cache.delete(address);
-      this.cache.set(address, hit); // LRU: most recent last
       this.counters.bytesRequested += hit.length;
       return Promise.resolve(hit);
     }
@@ -219,24 +232,20 @@ export class DicomWebFrameSource implements ByteSource {
   }
 
   remember(address: number, bytes: Uint8Array): void {
-    if (bytes.length > this.o.cacheBytes / 4 || this.cache.has(address)) return;
-    this.cache.set(address, bytes);
-    this.cached += bytes.length;
-    for (const [k, v] of this.cache) {
-      if (this.cached <= this.o.cacheBytes) break;
-      this.cache.delete(k);
-      this.cached -= v.length;
-    }
+    if (bytes.length === 0 || bytes.length > this.o.cacheBytes / 4 || bytes.length > this.o.maxFrameBytes) return;
+    if (this.lengths.size > 1 << 20) this.lengths.clear(); // lengths of long-evicted frames: the cache re-learns
+    this.lengths.set(address, bytes.length);
+    this.cache.put(address * this.o.maxFrameBytes, bytes);
   }
 
   async close(): Promise<void> {
-    this.cache.clear();
-    this.cached = 0;
+    this.cache.dispose();
+    this.lengths.clear();
   }
 }
 
 /** frames/a,b,c of one instance: the parts in the order asked, each checked against the instance's transfer syntax. */
-async function fetchFrames(client: DicomWebClient, inst: Pick<WebInstance, 'url' | 'transferSyntax'>, frames: number[], o: Required<DicomWebOptions>, signal?: AbortSignal): Promise<Array<{ data: Uint8Array; transferSyntax: string | undefined }>> {
+async function fetchFrames(client: DicomWebClient, inst: Pick<WebInstance, 'url' | 'transferSyntax'>, frames: number[], o: Options, signal?: AbortSignal): Promise<Array<{ data: Uint8Array; transferSyntax: string | undefined }>> {
   const answer = await client.get(`${inst.url}/frames/${frames.join(',')}`, FRAMES_ACCEPT, frames.length * (o.maxFrameBytes + 16 * 1024), signal);
   const parts = parseRelated(answer.body, answer.contentType, frames.length);
   if (parts.length !== frames.length) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: ${parts.length} frames answered for ${frames.length} asked`);
@@ -258,14 +267,20 @@ export interface DicomWebSeries {
   layout: DicomLayout;
 }
 
-const DEFAULTS: Required<DicomWebOptions> = {
+type Options = Omit<Required<DicomWebOptions>, 'budget'> & { budget: ByteBudget | undefined };
+
+const DEFAULTS: Options = {
   maxMetadataBytes: 256 * 1024 * 1024,
   maxFrameBytes: 32 * 1024 * 1024,
   maxFramesPerRequest: 32,
   cacheBytes: 64 * 1024 * 1024,
   probeConcurrency: 8,
   metadata: 'series',
+  budget: undefined,
 };
+
+/** Most frames of one series (frame addresses times the frame cap stay below 2^53). */
+const MAX_SERIES_FRAMES = 1 << 28;
 
 async function jsonArray(client: DicomWebClient, url: string, what: string, maxBytes: number, signal?: AbortSignal): Promise<unknown[]> {
   const answer = await client.get(url, METADATA_ACCEPT, maxBytes, signal);
@@ -280,7 +295,7 @@ async function jsonArray(client: DicomWebClient, url: string, what: string, maxB
 }
 
 /** Every instance's metadata: Retrieve Series Metadata, or QIDO-RS + Retrieve Instance Metadata. */
-async function seriesMetadata(client: DicomWebClient, base: string, o: Required<DicomWebOptions>, signal?: AbortSignal): Promise<unknown[]> {
+async function seriesMetadata(client: DicomWebClient, base: string, o: Options, signal?: AbortSignal): Promise<unknown[]> {
   if (o.metadata === 'series') {
     try {
       return await jsonArray(client, `${base}/metadata`, 'series metadata', o.maxMetadataBytes, signal);
