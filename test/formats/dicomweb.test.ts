@@ -224,6 +224,8 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
   let frame: Uint8Array;
   let local: Slide;
   const hits = new Map<string, number>();
+  const tokens = ['first-token'];
+  const bearerSeen: string[] = [];
   const WSI = '1.2.840.10008.5.1.4.1.1.77.1.6';
   const instance = (ts: string | undefined) => ({
     '00080016': { vr: 'UI', Value: [WSI] },
@@ -277,6 +279,15 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
         res.writeHead(503);
         return res.end();
       }
+      if (kind === 'bearer') {
+        const ok = req.headers['authorization'] === `Bearer ${tokens[tokens.length - 1]}`;
+        bearerSeen.push(req.headers['authorization'] ?? '(none)');
+        if (!ok) {
+          res.writeHead(401);
+          return res.end();
+        }
+        return path.endsWith('/metadata') ? json([instance('1.2.840.10008.1.2.4.50')]) : related(multipart([{ type: JPEG, data: frame }]));
+      }
       if (kind === 'badjson') return json([{ '00280010': { vr: 'US', Value: ['x'] } }]);
       res.writeHead(404);
       res.end();
@@ -305,6 +316,31 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
     await uncached.tile(0, 0, 0);
     expect(uncached.stats()!.requests).toBe(3);
     await uncached.close();
+  });
+
+  it('bearer tokens: a configured header reaches the origin; a signer\'s token refused (401) is renewed once and asked again', async () => {
+    const slide = await openDicomWebSlide(url('bearer'), { client: { headers: { authorization: 'Bearer first-token' } } });
+    await slide.tile(0, 0, 0);
+    expect(bearerSeen).toEqual(['Bearer first-token', 'Bearer first-token']);
+    await slide.close();
+    bearerSeen.length = 0;
+    let issued = 0;
+    let invalidated = 0;
+    // an OAuth 2.0-style signer: its cached token was revoked at the origin, the fresh one works
+    const sign = Object.assign(async (r: { headers: Record<string, string> }) => ({ ...r.headers, authorization: `Bearer ${issued === 0 ? 'stale' : tokens[0]}` }), {
+      invalidate: () => {
+        invalidated++;
+        issued++;
+      },
+    });
+    const signed = await openDicomWebSlide(url('bearer'), { client: { sign } });
+    expect(invalidated).toBe(1);
+    expect(bearerSeen).toEqual(['Bearer stale', 'Bearer first-token']);
+    await signed.close();
+    await expect(openDicomWebSlide(url('bearer'), { client: { headers: { authorization: 'Bearer wrong-one' } } })).rejects.toMatchObject({
+      code: 'E_FORBIDDEN',
+      message: expect.not.stringContaining('wrong-one'),
+    });
   });
 
   it('bad answers are typed errors', async () => {
