@@ -10,7 +10,7 @@ import { ImageboxError } from '../errors.js';
 import { newStats, type IoStats } from './byte-source.js';
 import type { HttpTransport, RequestSigner, TransportResponse } from './http-transport.js';
 import { redactUrl } from './http-source.js';
-import { PRIVATE_ADDRESS } from './private-address.js';
+import { isPrivateAddressError } from './private-address.js';
 
 export interface DicomWebClientOptions {
   transport: HttpTransport;
@@ -97,7 +97,7 @@ export class DicomWebClient {
       } catch (e) {
         if (signal?.aborted) throw aborted();
         if (e instanceof ImageboxError) throw e;
-        if ((e as { code?: unknown }).code === PRIVATE_ADDRESS) {
+        if (isPrivateAddressError(e)) {
           throw new ImageboxError('E_FORBIDDEN', `${where}: its host is not a public address (ad-hoc slides may not reach private networks)`);
         }
         last = timedOut ? 'no answer in time' : e instanceof Retry ? e.message : `connection failed (${(e as Error).message ?? e})`;

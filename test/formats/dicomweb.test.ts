@@ -10,6 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDicomWebSlide, openSlide } from '../../src/node/open-slide.js';
+import { openDicomWebSlide as openInBrowser } from '../../src/browser.js';
+import { nodePixelReader } from '../../src/codecs/pixel-reader-node.js';
 import type { DicomWebFrameSource } from '../../src/formats/dicom/dicomweb-series.js';
 import { isDicomWebSeriesUrl } from '../../src/formats/dicom/dicomweb-series.js';
 import { parseRelated } from '../../src/io/dicomweb-client.js';
@@ -192,6 +194,15 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     expect(src.stats().requests).toBe(1 + 5 + 5 + 1); // search, metadata x5, frame 1 x5, ICC profile
     const [a, b] = await Promise.all([slide.tile(2, 1, 2), local.tile(2, 1, 2)]);
     expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    await slide.close();
+  }, 30_000);
+
+  it('the browser entry (fetch) reads the same series: the same levels, frames and pixels', async () => {
+    const slide = await openInBrowser(seriesUrl, { client: auth, pixels: await nodePixelReader() });
+    expect(slide.levels).toEqual(local.levels);
+    const [a, b] = await Promise.all([slide.tile(1, 2, 3), local.tile(1, 2, 3)]);
+    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    expect(compare(await slide.readRegion(1000, 700, 1, 300, 200), await local.readRegion(1000, 700, 1, 300, 200), true).maxDiff).toBe(0);
     await slide.close();
   }, 30_000);
 
