@@ -16,7 +16,7 @@ import type { DicomWebFrameSource } from '../../src/formats/dicom/dicomweb-serie
 import { isDicomWebSeriesUrl } from '../../src/formats/dicom/dicomweb-series.js';
 import { parseRelated } from '../../src/io/dicomweb-client.js';
 import { dataSetFromJson } from '../../src/formats/dicom/dicom-json.js';
-import { readTiles } from '../../src/stream/prefetch.js';
+import { prefetchNeighbours, readTiles } from '../../src/stream/prefetch.js';
 import type { Slide } from '../../src/slide/slide.js';
 import { fixture, fixturePath, WSI_DIR } from '../helpers/fixtures.js';
 import { compare, loadPng } from '../helpers/pixels.js';
@@ -179,6 +179,13 @@ describe.runIf(haveOrthanc)('a DICOM WSI series through Orthanc\'s DICOMweb', ()
     expect(batchPath).toMatch(/\/frames\/\d+(,\d+){7}$/);
     expect(got.every((t) => !t.missing && t.bytes.length > 100)).toBe(true);
     expect(again).toBe(0);
+    // the IIIF neighbour prefetch: the 8 neighbours of a tile in one background frames request, then free
+    const p0 = src.stats().requests;
+    expect(prefetchNeighbours(slide, 0, 3, 6)).toBe(8);
+    await new Promise((r) => setTimeout(r, 200));
+    const prefetched = src.stats().requests - p0;
+    await Promise.all([[2, 5], [3, 5], [4, 5], [2, 6], [4, 6], [2, 7], [3, 7], [4, 7]].map(([c, r]) => slide.tile(0, c!, r!)));
+    expect([prefetched, src.stats().requests - p0]).toEqual([1, 1]);
     await slide.close();
   }, 60_000);
 

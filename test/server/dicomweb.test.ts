@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSlide } from '../../src/node/open-slide.js';
-import { encodeRemoteId } from '../../src/server/registry.js';
+import { encodeRemoteId, SlideRegistry } from '../../src/server/registry.js';
 import type { StartedServer } from '../../src/server/serve.js';
 import { connectTileStream, type StreamTile } from '../../src/stream/client-node.js';
 import { haveOrthanc, ORTHANC_AUTH, ORTHANC_PASSWORD, startOrthanc, type Orthanc } from '../helpers/orthanc.js';
@@ -113,5 +113,25 @@ describe.runIf(haveOrthanc)('DICOMweb slides served', () => {
     expect(nokey.status).toBe(403); // Orthanc's 401 without the credential: E_FORBIDDEN
     const configured = await get('/iiif/3/web/info.json');
     expect(new TextDecoder().decode(configured.body)).not.toContain(ORTHANC_AUTH.slice(6));
+  });
+});
+
+describe('{ dicomweb } in the config', () => {
+  it('a series URL becomes a DICOMweb spec (headers from the environment, its origin allowed); anything else is E_BAD_REQUEST', async () => {
+    const url = 'https://pacs.example/dicom-web/studies/1.2.3/series/4.5.6';
+    const reg = new SlideRegistry({ env: { T: 'tok' }, config: { slides: { a: { dicomweb: url, headers: { authorization: 'Bearer ${T}' } } } } });
+    const e = await reg.resolve('a');
+    expect(e.spec).toMatchObject({ location: url, dicomweb: true, headers: { authorization: 'Bearer tok' }, allow: ['https://pacs.example/'] });
+    await reg.close();
+    // an ad-hoc id of a series URL under --allow is a DICOMweb slide; of a file URL, a ranged one
+    const adhoc = new SlideRegistry({ allow: ['https://pacs.example/dicom-web/'] });
+    expect((await adhoc.resolve(encodeRemoteId(url))).spec.dicomweb).toBe(true);
+    expect((await adhoc.resolve(encodeRemoteId('https://pacs.example/dicom-web/x.svs'))).spec.dicomweb).toBeUndefined();
+    await expect(adhoc.resolve(encodeRemoteId('https://other.example/dicom-web/studies/1/series/2'))).rejects.toMatchObject({ code: 'E_FORBIDDEN' });
+    await adhoc.close();
+    for (const bad of ['https://pacs.example/dicom-web/studies/1.2.3', 'ftp://pacs.example/studies/1/series/2', `${url}?x=1`, 42]) {
+      expect(() => new SlideRegistry({ config: { slides: { bad: { dicomweb: bad as string } } } })).toThrow(expect.objectContaining({ code: 'E_BAD_REQUEST' }));
+    }
+    expect(() => new SlideRegistry({ config: { slides: { bad: { dicomweb: url, s3: { region: 'x' } } } } })).toThrow(expect.objectContaining({ code: 'E_BAD_REQUEST' }));
   });
 });
