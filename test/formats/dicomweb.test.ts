@@ -306,6 +306,8 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
         }
         return path.endsWith('/metadata') ? json([instance('1.2.840.10008.1.2.4.50')]) : related(multipart([{ type: JPEG, data: frame }]));
       }
+      if (kind === 'unnamed') return path.endsWith('/metadata') ? json([instance(undefined)]) : related(multipart([{ type: 'application/octet-stream', data: frame }]));
+      if (kind === 'opaque') return path.endsWith('/metadata') ? json([instance(undefined)]) : related(multipart([{ type: 'application/octet-stream', data: new Uint8Array(100) }]));
       if (kind === 'badjson') return json([{ '00280010': { vr: 'US', Value: ['x'] } }]);
       res.writeHead(404);
       res.end();
@@ -359,6 +361,16 @@ describe('hostile or odd DICOMweb origins (a real HTTP server on 127.0.0.1 answe
       code: 'E_FORBIDDEN',
       message: expect.not.stringContaining('wrong-one'),
     });
+  });
+
+  it('a frame answer that does not name its transfer syntax: told by the frame\'s bytes (a JPEG stream), else E_ORIGIN', async () => {
+    const slide = await openDicomWebSlide(url('unnamed'));
+    expect(slide.properties['dicom.TransferSyntaxUID']).toBe('1.2.840.10008.1.2.4.50');
+    expect(slide.stats()!.requests).toBe(2); // metadata, frame 1 (kept: the tile costs nothing more)
+    expect(compare(await slide.readTile(0, 0, 0), await local.readTile(4, 0, 0), true).maxDiff).toBe(0);
+    expect(slide.stats()!.requests).toBe(2);
+    await slide.close();
+    await expect(openDicomWebSlide(url('opaque'))).rejects.toMatchObject({ code: 'E_ORIGIN', message: expect.stringMatching(/do not tell/) });
   });
 
   it('bad answers are typed errors', async () => {

@@ -358,8 +358,9 @@ export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClie
       await Promise.all(
         unknown.slice(k, k + o.probeConcurrency).map(async (inst) => {
           const [first] = await fetchFrames(client, inst, [1], o, signal);
-          if (!first!.transferSyntax) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: the frame answer does not name its transfer syntax`);
-          inst.transferSyntax = first!.transferSyntax;
+          const ts = first!.transferSyntax ?? sniffTransferSyntax(first!.data, inst.dataSet);
+          if (!ts) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: the frame answer does not name its transfer syntax, and its bytes do not tell`);
+          inst.transferSyntax = ts;
           source.remember(inst.base, first!.data);
         }),
       );
@@ -388,6 +389,21 @@ export async function openDicomWebSeries(seriesUrl: string, client: DicomWebClie
   }
   layout.properties['dicom.source'] = 'dicomweb';
   return { source, layout };
+}
+
+/**
+ * The transfer syntax of a frame whose answer does not name it (an origin that
+ * leaves out the `transfer-syntax` parameter), from its bytes: a JPEG stream
+ * (SOI; baseline and extended decode alike), a JPEG 2000 codestream (SOC SIZ;
+ * reversible or not, the decoder reads both), or exactly the bytes of a native
+ * frame. Else undefined.
+ */
+function sniffTransferSyntax(b: Uint8Array, ds: DataSet): string | undefined {
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return '1.2.840.10008.1.2.4.50';
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0x4f && b[2] === 0xff && b[3] === 0x51) return '1.2.840.10008.1.2.4.90';
+  const native = (num(ds, T.Rows) ?? 0) * (num(ds, T.Columns) ?? 0) * (num(ds, T.SamplesPerPixel) ?? 1) * Math.ceil((num(ds, T.BitsAllocated) ?? 8) / 8);
+  if (native > 0 && (b.length === native || b.length === native + (native & 1))) return '1.2.840.10008.1.2.1';
+  return undefined;
 }
 
 /** Most bytes of an ICC profile fetched as bulk data. */
