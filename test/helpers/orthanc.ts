@@ -3,7 +3,7 @@
 // free port of 127.0.0.1, HTTP Basic authentication on (so the tests send the
 // credential a configured slide gives, and show what happens without it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nginx.js';
@@ -77,8 +77,12 @@ export async function startOrthanc(o: { auth?: boolean } = {}): Promise<Orthanc>
     seriesUrl: (study, series) => `${url}/dicom-web/studies/${study}/series/${series}`,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const done = (): void => {
+          rmSync(dir, { recursive: true, force: true }); // its storage: the uploaded copies
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };
