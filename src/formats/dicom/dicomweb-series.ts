@@ -246,7 +246,8 @@ export class DicomWebFrameSource implements ByteSource {
 
 /** frames/a,b,c of one instance: the parts in the order asked, each checked against the instance's transfer syntax. */
 async function fetchFrames(client: DicomWebClient, inst: Pick<WebInstance, 'url' | 'transferSyntax'>, frames: number[], o: Options, signal?: AbortSignal): Promise<Array<{ data: Uint8Array; transferSyntax: string | undefined }>> {
-  const answer = await client.get(`${inst.url}/frames/${frames.join(',')}`, FRAMES_ACCEPT, frames.length * (o.maxFrameBytes + 16 * 1024), signal);
+  const cap = Math.min(frames.length * (o.maxFrameBytes + 16 * 1024), MAX_FRAMES_ANSWER_BYTES);
+  const answer = await client.get(`${inst.url}/frames/${frames.join(',')}`, FRAMES_ACCEPT, cap, signal);
   const parts = parseRelated(answer.body, answer.contentType, frames.length);
   if (parts.length !== frames.length) throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: ${parts.length} frames answered for ${frames.length} asked`);
   // the transfer syntax: the part's own parameter, else the multipart's type parameter
@@ -258,7 +259,8 @@ async function fetchFrames(client: DicomWebClient, inst: Pick<WebInstance, 'url'
     if (inst.transferSyntax !== undefined && ts !== undefined && ts !== inst.transferSyntax) {
       throw new ImageboxError('E_ORIGIN', `${redactUrl(new URL(inst.url))}: frame ${frames[k]} came in transfer syntax ${ts}, not the stored ${inst.transferSyntax}`);
     }
-    return { data: p.data, transferSyntax: ts };
+    // a copy: a cached frame must not keep the whole batch's body alive
+    return { data: frames.length > 1 ? p.data.slice() : p.data, transferSyntax: ts };
   });
 }
 
@@ -278,6 +280,9 @@ const DEFAULTS: Options = {
   metadata: 'series',
   budget: undefined,
 };
+
+/** Most bytes of one frames/a,b,c answer. */
+const MAX_FRAMES_ANSWER_BYTES = 256 * 1024 * 1024;
 
 /** Most frames of one series (frame addresses times the frame cap stay below 2^53). */
 const MAX_SERIES_FRAMES = 1 << 28;
