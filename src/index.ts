@@ -1,5 +1,5 @@
 // Library entry (Node): open slides from paths and URLs; the isomorphic core for the rest.
-export { openSlide, type NodeOpenSlideOptions } from './node/open-slide.js';
+export { openSlide, openDicomWebSlide, type NodeOpenSlideOptions, type NodeDicomWebOptions } from './node/open-slide.js';
 export { Slide, type SlideDescription, type AssociatedImage } from './slide/slide.js';
 export type { Level } from './slide/types.js';
 export { Compression, Photometric, type EncodedTile } from './contracts/tile.js';

@@ -5,7 +5,10 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ImageboxError } from '../errors.js';
 import { openByteSource, type OpenSourceOptions } from '../io/open-source-node.js';
-import { openSlide as openSlideCore, type OpenSlideOptions } from '../slide/open-slide.js';
+import { openDicomWebSlide as openDicomWebCore, openSlide as openSlideCore, type OpenSlideOptions } from '../slide/open-slide.js';
+import { DicomWebClient, type DicomWebClientOptions } from '../io/dicomweb-client.js';
+import type { DicomWebOptions } from '../formats/dicom/dicomweb-series.js';
+import { sharedPublicOnlyTransport, sharedUndiciTransport } from '../io/open-source-node.js';
 import type { ByteSource } from '../io/byte-source.js';
 import type { Slide } from '../slide/slide.js';
 import { nodePixelReader } from '../codecs/pixel-reader-node.js';
@@ -38,4 +41,19 @@ export async function openSlide(input: string | URL | ByteSource | Array<string 
     pixels: options.pixels ?? (await nodePixelReader()),
     openSource: options.openSource ?? ((where) => openByteSource(where, options.source)),
   });
+}
+
+export interface NodeDicomWebOptions extends OpenSlideOptions {
+  /** Headers, signer, allow list, transport of the DICOMweb requests (transport: the shared undici one). */
+  client?: Partial<DicomWebClientOptions>;
+  /** Connect only to public addresses (ad-hoc ids). */
+  publicOnly?: boolean;
+  dicomweb?: DicomWebOptions;
+}
+
+/** A DICOM WSI series on a DICOMweb origin: `http(s)://host/dicom-web/studies/{uid}/series/{uid}`. */
+export async function openDicomWebSlide(seriesUrl: string, options: NodeDicomWebOptions = {}): Promise<Slide> {
+  const transport = options.client?.transport ?? (options.publicOnly ? sharedPublicOnlyTransport() : sharedUndiciTransport());
+  const client = new DicomWebClient({ ...options.client, transport });
+  return openDicomWebCore(seriesUrl, client, { ...options, pixels: options.pixels ?? (await nodePixelReader()) });
 }

@@ -6,7 +6,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { ByteBudget } from '../io/span-cache.js';
 import { openByteSource } from '../io/open-source-node.js';
-import { localFolder, openSlide } from '../node/open-slide.js';
+import { localFolder, openDicomWebSlide, openSlide } from '../node/open-slide.js';
 import { dicomFolderFiles } from '../node/dicom-folder.js';
 import { ImageboxError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
@@ -29,6 +29,18 @@ export function spanBudget(): ByteBudget {
 }
 
 export async function openSpec(spec: SourceSpec): Promise<Slide> {
+  if (spec.dicomweb) {
+    // WADO-RS: the same headers, signer, allow list and public-only guard as a ranged URL
+    return openDicomWebSlide(spec.location, {
+      client: {
+        headers: spec.headers ?? {},
+        allow: allowPredicate(spec.allow ?? []),
+        ...(spec.oauth2 ? { sign: oauth2Signer(spec.oauth2) } : {}),
+      },
+      publicOnly: spec.publicOnly === true,
+      dicomweb: { budget },
+    });
+  }
   if (spec.locations) return openSeries(spec, spec.locations);
   const folder = await localFolder(spec.location);
   if (folder !== undefined) {

@@ -26,6 +26,7 @@ import { openSpec } from './open-spec.js';
 import { SlideCache } from './slide-cache.js';
 import { SlideListing, SLIDE_EXTENSIONS, type ListedSlide } from './slide-listing.js';
 import { hasDicomFile } from '../node/dicom-folder.js';
+import { isDicomWebSeriesUrl } from '../formats/dicom/dicomweb-series.js';
 
 export { allowPredicate, urlAllowed } from './allow.js';
 export { SLIDE_EXTENSIONS } from './slide-listing.js';
@@ -40,6 +41,8 @@ export interface SourceSpec {
    * is then the first of them.
    */
   locations?: string[];
+  /** `location` is a DICOMweb series URL (`.../studies/{uid}/series/{uid}`): read with WADO-RS, not with ranges. */
+  dicomweb?: boolean;
   /** Request headers for the origin (already resolved from the environment). */
   headers?: Record<string, string>;
   /** URL prefixes redirects may go to (http sources). */
@@ -78,6 +81,8 @@ export interface ConfigSlide {
   url?: string;
   /** The instances of one DICOM WSI series: paths (relative to the config file) or http(s) URLs. */
   dicom?: string[];
+  /** A DICOMweb series URL (`http(s)://host/dicom-web/studies/{uid}/series/{uid}`); headers, oauth2 as for url. */
+  dicomweb?: string;
   headers?: Record<string, string>;
   s3?: S3Auth;
   /** { tokenUrl, clientId, clientSecret, scope? }; values may name environment variables as ${VAR}. */
@@ -163,7 +168,19 @@ export class SlideRegistry {
     for (const [id, s] of Object.entries(options.config?.slides ?? {})) {
       checkIdentifier(id);
       const headers = Object.fromEntries(Object.entries(s.headers ?? {}).map(([k, v]) => [k, expandEnv(String(v), env)]));
-      if (s.dicom !== undefined) {
+      if (s.dicomweb !== undefined) {
+        if (typeof s.dicomweb !== 'string' || !isDicomWebSeriesUrl(s.dicomweb)) {
+          throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: dicomweb must be an http(s) URL ending in /studies/{uid}/series/{uid}`);
+        }
+        const u = new URL(s.dicomweb);
+        if (s.s3 !== undefined) throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: s3 signing is for buckets, not DICOMweb`);
+        const oauth2 = s.oauth2 === undefined ? undefined : checkOAuth2(id, s.oauth2, env);
+        this.configured.set(id, {
+          id,
+          kind: 'config',
+          spec: { location: u.href.replace(/\/$/, ''), dicomweb: true, headers, allow: [u.origin + '/', ...this.allowList], ...(oauth2 ? { oauth2 } : {}) },
+        });
+      } else if (s.dicom !== undefined) {
         if (!Array.isArray(s.dicom) || s.dicom.length === 0 || s.dicom.some((x) => typeof x !== 'string')) {
           throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id}: dicom must be a non-empty list of paths or URLs`);
         }
@@ -209,7 +226,7 @@ export class SlideRegistry {
         const p = isAbsolute(s.path) ? s.path : resolve(options.configDir ?? process.cwd(), s.path);
         this.configured.set(id, { id, kind: 'config', spec: { location: p } });
       } else {
-        throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id} has neither path, url nor dicom`);
+        throw new ImageboxError('E_BAD_REQUEST', `config: slide ${id} has neither path, url, dicom nor dicomweb`);
       }
     }
     this.open = options.open ?? openSpec;
@@ -279,7 +296,9 @@ export class SlideRegistry {
       // a name (any name, localhost too) may only lead to public addresses; a private
       // one is reachable only as the IP literal an --allow prefix names itself
       const publicOnly = !isNonPublicLiteral(url.hostname);
-      return { id, kind: 'remote', spec: { location: url.href, allow: this.allowList, ...(publicOnly ? { publicOnly } : {}) } };
+      // a DICOMweb series URL is read with WADO-RS (series metadata, frames), anything else with ranges
+      const dicomweb = isDicomWebSeriesUrl(url.href);
+      return { id, kind: 'remote', spec: { location: url.href, ...(dicomweb ? { dicomweb } : {}), allow: this.allowList, ...(publicOnly ? { publicOnly } : {}) } };
     }
     throw new ImageboxError('E_NOT_FOUND', `no slide "${id}"`);
   }

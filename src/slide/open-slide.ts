@@ -7,6 +7,8 @@ import { isNdpi, readNdpi } from '../formats/ndpi.js';
 import { openTiff, type TiffOpenOptions } from '../formats/tiff/tiff-file.js';
 import type { DicomReadOptions } from '../formats/dicom/data-set.js';
 import { openDicomSeries } from '../formats/dicom/dicom-series.js';
+import { openDicomWebSeries, type DicomWebOptions } from '../formats/dicom/dicomweb-series.js';
+import type { DicomWebClient } from '../io/dicomweb-client.js';
 import { Slide, type SlideOptions } from './slide.js';
 
 export interface OpenSlideOptions extends SlideOptions {
@@ -63,6 +65,19 @@ async function openDicomSlide(inputs: Array<string | ByteSource>, options: OpenS
   } catch (e) {
     // close what we opened ourselves (sources handed in stay the caller's)
     await Promise.all(opened.filter((_, i) => typeof inputs[i] === 'string').map((s) => s.close?.().catch(() => undefined)));
+    throw asImageboxError(e, 'E_MALFORMED');
+  }
+}
+
+/**
+ * A DICOM WSI series on a DICOMweb origin (`.../studies/{uid}/series/{uid}`),
+ * through `client` (transport, headers, signer, allow list of the platform).
+ */
+export async function openDicomWebSlide(seriesUrl: string, client: DicomWebClient, options: OpenSlideOptions & { dicomweb?: DicomWebOptions } = {}): Promise<Slide> {
+  try {
+    const series = await openDicomWebSeries(seriesUrl, client, options.dicomweb);
+    return new Slide(series.source, { size: await series.source.size() }, series.layout, options);
+  } catch (e) {
     throw asImageboxError(e, 'E_MALFORMED');
   }
 }

@@ -95,6 +95,8 @@ export interface Element {
   value: Uint8Array | undefined;
   /** Items of a sequence. */
   items: DataSet[] | undefined;
+  /** DICOM JSON only: where the value is (a BulkDataURI), when it was not inlined. */
+  bulkDataUri?: string;
 }
 
 export type DataSet = Map<Tag, Element>;

@@ -14,7 +14,8 @@ export const MAX_FRAMES = 1 << 24;
 /** Bytes read at a time while walking fragment headers (a window catches every header inside it). */
 export const WALK_WINDOW_BYTES = 16 * 1024;
 
-export type FrameIndexKind = 'native' | 'extended-offset-table' | 'basic-offset-table' | 'fragment-walk';
+/** How frames were found; 'dicomweb': asked by number from a DICOMweb origin (no offsets at all). */
+export type FrameIndexKind = 'native' | 'extended-offset-table' | 'basic-offset-table' | 'fragment-walk' | 'dicomweb';
 
 export interface FrameTable {
   /** File offset of each frame's bytes (its fragment's value); NaN while a walk has not reached it. */
