@@ -1,6 +1,7 @@
 // The server side of the stream's host contract (src/stream/host.ts): slides
 // from the registry (with its change detection), decodes in the pixel pool
 // shared round-robin between connections, and the shared decoded-tile cache.
+import { iccProfileField } from '../stream/icc.js';
 import { availableParallelism } from 'node:os';
 import type { Slide } from '../slide/slide.js';
 import { FairQueue } from '../stream/fair-queue.js';
@@ -50,6 +51,7 @@ export function slideInfoOf(entry: SlideEntry, slide: Slide): OpenedSlide['info'
     objectivePower: slide.objectivePower ?? null,
     associated: slide.associatedImages,
     ...(url ? { url } : {}),
+    ...iccProfileField(slide.iccProfile),
   };
 }
 

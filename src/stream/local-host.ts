@@ -3,6 +3,7 @@
 // this thread by the same codecs and WASM kernels. The viewer's direct mode
 // runs a StreamSession over it in a Web Worker, so the no-server path has the
 // same scheduler, prefetch rules and protocol as the server. Isomorphic.
+import { iccProfileField } from './icc.js';
 import { cropTo } from '../codecs/crop.js';
 import { asImageboxError, isImageboxError } from '../errors.js';
 import type { PixelReader } from '../contracts/pixels.js';
@@ -54,6 +55,7 @@ export class LocalStreamHost implements StreamHost {
       objectivePower: s.objectivePower ?? null,
       associated: s.associatedImages,
       url: id,
+      ...iccProfileField(s.iccProfile),
     };
   }
 

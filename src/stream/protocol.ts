@@ -151,6 +151,8 @@ export interface SlideInfo {
   url?: string;
   /** Set when this replaces an earlier SLIDE for the same handle (the slide's bytes changed). */
   changed?: boolean;
+  /** The ICC profile the slide's pixels are in (base64), when the slide has one (DICOM Optical Path): the viewer colour-manages with it. */
+  iccProfile?: string;
 }
 
 export interface Tile {

@@ -135,3 +135,22 @@ describe('{ dicom: [...] } in the config', () => {
     }
   });
 });
+
+describe('a DICOM slide with an ICC profile (Optical Path)', () => {
+  it('the stream SLIDE frame carries the profile, byte for byte; a slide without one has none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imagebox-icc-'));
+    cpSync(`${DICOM}icc/prophoto.dcm`, join(dir, 'icc', 'frame.dcm'));
+    copyFileSync(join(FIXTURES, 'generic-pyramid-jpeg.tif'), join(dir, 'plain.tif'));
+    const t = await start({ registry: { slidesDir: dir } });
+    const c = await connectTileStream(t.url.replace(/^http/, 'ws') + '/stream');
+    try {
+      const a = await c.open('icc');
+      expect(Buffer.from(a.iccProfile!, 'base64').equals(readFileSync(`${DICOM}icc/prophoto.icc`))).toBe(true);
+      const b = await c.open('plain.tif');
+      expect(b.iccProfile).toBeUndefined();
+    } finally {
+      await c.close();
+      await t.close();
+    }
+  });
+});
