@@ -8,6 +8,8 @@ export interface LayoutLevel {
   /** Where it sits in the TIFF: main-chain index, and SubIFD index if any. */
   ifdIndex: number;
   subIfdIndex: number | undefined;
+  /** The downsample the vendor states (Philips: rounded from the pixel spacings); else OpenSlide's (w0/w + h0/h) / 2. */
+  downsample?: number;
 }
 
 export interface SlideLayout {

@@ -89,12 +89,12 @@ export class Slide {
     this.vendor = layout.vendor;
     this.levelInfo = layout.levels.map((l) => l.info);
     const base = this.levelInfo[0]!;
-    this.levels = this.levelInfo.map((i) => ({
+    this.levels = this.levelInfo.map((i, k) => ({
       width: i.width,
       height: i.height,
       tileWidth: i.tileWidth,
       tileHeight: i.tileHeight,
-      downsample: (base.width / i.width + base.height / i.height) / 2,
+      downsample: layout.levels[k]!.downsample ?? (base.width / i.width + base.height / i.height) / 2,
       cols: Math.ceil(i.width / i.tileWidth),
       rows: Math.ceil(i.height / i.tileHeight),
     }));
@@ -264,7 +264,7 @@ export class Slide {
   }
 
   private async segment(info: ImageInfo, level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
-    const cols = Math.ceil(info.width / info.tileWidth);
+    const cols = info.tilesAcross ?? Math.ceil(info.width / info.tileWidth);
     const index = row * cols + col;
     if (index >= info.offsets.length || index >= info.byteCounts.length) {
       throw new ImageboxError('E_MALFORMED', `tile ${index} is beyond the offset arrays (${info.offsets.length} entries)`);
@@ -335,7 +335,7 @@ export class Slide {
     const l = this.levels[level];
     const info = this.levelInfo[level];
     if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows) return undefined;
-    const index = row * Math.ceil(info.width / info.tileWidth) + col;
+    const index = row * (info.tilesAcross ?? Math.ceil(info.width / info.tileWidth)) + col;
     const offset = info.offsets.peek(index);
     const length = info.byteCounts.peek(index);
     if (offset === undefined || !length || offset + length > this.container.size) return undefined;

@@ -68,6 +68,12 @@ export interface ImageInfo {
   description: string | undefined;
   offsets: NumberArray;
   byteCounts: NumberArray;
+  /**
+   * Tiles per row of the stored grid, when a vendor reader clipped width/height below
+   * what the directory says (Philips levels padded beyond level0 / downsample); else
+   * ceil(width / tileWidth).
+   */
+  tilesAcross?: number;
 }
 
 export function imageInfo(ifd: Ifd): ImageInfo | undefined {
