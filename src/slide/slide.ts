@@ -264,13 +264,13 @@ export class Slide {
   }
 
   private async segment(info: ImageInfo, level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
-    const cols = info.tilesAcross ?? Math.ceil(info.width / info.tileWidth);
-    const index = row * cols + col;
-    if (index >= info.offsets.length || index >= info.byteCounts.length) {
+    const at = storedTile(info, col, row);
+    const index = at?.index ?? 0;
+    if (at && (index >= info.offsets.length || index >= info.byteCounts.length)) {
       throw new ImageboxError('E_MALFORMED', `tile ${index} is beyond the offset arrays (${info.offsets.length} entries)`);
     }
     if (this.changedError) throw this.changedError;
-    const [offset, count] = await this.locate(info, index, signal);
+    const [offset, count] = at ? await this.locate(info, index, signal) : [0, 0];
     const base: Omit<EncodedTile, 'bytes' | 'missing'> = {
       level,
       col,
@@ -286,9 +286,10 @@ export class Slide {
       tiled: info.tiled,
       width: info.tileWidth,
       height: info.tileHeight,
-      validWidth: Math.min(info.tileWidth, info.width - col * info.tileWidth),
-      validHeight: Math.min(info.tileHeight, info.height - row * info.tileHeight),
+      validWidth: at?.validWidth ?? Math.min(info.tileWidth, info.width - col * info.tileWidth),
+      validHeight: at?.validHeight ?? Math.min(info.tileHeight, info.height - row * info.tileHeight),
     };
+    if (!at) return { ...base, bytes: new Uint8Array(0), missing: true }; // outside the stored area
     if (count === 0 || (level > 0 && this.aperioMissing && (await this.aperioMissing.isMissing(level, col, row, count)))) {
       return { ...base, bytes: new Uint8Array(0), missing: true };
     }
@@ -335,7 +336,9 @@ export class Slide {
     const l = this.levels[level];
     const info = this.levelInfo[level];
     if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows) return undefined;
-    const index = row * (info.tilesAcross ?? Math.ceil(info.width / info.tileWidth)) + col;
+    const at = storedTile(info, col, row);
+    if (!at) return undefined;
+    const index = at.index;
     const offset = info.offsets.peek(index);
     const length = info.byteCounts.peek(index);
     if (offset === undefined || !length || offset + length > this.container.size) return undefined;
@@ -383,6 +386,24 @@ export class Slide {
   async close(): Promise<void> {
     await this.source.close?.();
   }
+}
+
+/**
+ * Where a level's tile (col, row) is stored: its index in the offset arrays and,
+ * for an area inside a larger plane, its valid size; undefined when the tile lies
+ * outside the stored area (a missing tile).
+ */
+function storedTile(info: ImageInfo, col: number, row: number): { index: number; validWidth?: number; validHeight?: number } | undefined {
+  const a = info.area;
+  if (!a) return { index: row * (info.tilesAcross ?? Math.ceil(info.width / info.tileWidth)) + col };
+  const c = col - a.col;
+  const r = row - a.row;
+  if (c < 0 || r < 0 || c >= a.cols || r >= a.rows) return undefined;
+  return {
+    index: r * a.cols + c,
+    validWidth: Math.min(info.tileWidth, a.width - c * info.tileWidth),
+    validHeight: Math.min(info.tileHeight, a.height - r * info.tileHeight),
+  };
 }
 
 /** PIL's Image.thumbnail size rule (aspect kept, rounding towards the closer aspect). */

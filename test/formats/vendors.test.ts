@@ -28,7 +28,8 @@ interface VendorRef {
 interface VendorFixture {
   openslide: {
     vendor: string;
-    levels: { width: number; height: number; tile_width: number; tile_height: number; downsample: number }[];
+    /** tile_width/height null where OpenSlide prints no tile size (Leica). */
+    levels: { width: number; height: number; tile_width: number | null; tile_height: number | null; downsample: number }[];
     associated_images: Record<string, [number, number]>;
     properties: Record<string, string>;
     references: VendorRef[];
@@ -52,8 +53,8 @@ const ways: { name: string; where: (f: string) => string }[] = [
   { name: 'http', where: (f) => origin.url(`/${f}`) },
 ];
 
-it('the manifest lists Philips', () => {
-  expect(files.map(([f, v]) => [f, v.openslide.vendor])).toEqual(expect.arrayContaining([['philips-sparse.tiff', 'philips']]));
+it('the manifest lists Philips and Leica', () => {
+  expect(files.map(([f, v]) => [f, v.openslide.vendor])).toEqual(expect.arrayContaining([['philips-sparse.tiff', 'philips'], ['leica-offset.scn', 'leica']]));
 });
 
 for (const way of ways) {
@@ -68,15 +69,18 @@ for (const way of ways) {
       it('vendor, levels, MPP, associated images and properties are OpenSlide 3.4.1\'s', () => {
         const os = fx.openslide;
         expect(slide.vendor).toBe(os.vendor);
-        expect(slide.levels.map((l) => [l.width, l.height, l.tileWidth, l.tileHeight, l.downsample])).toEqual(
+        expect(slide.levels.map((l, i) => [l.width, l.height, os.levels[i]?.tile_width === null ? null : l.tileWidth, os.levels[i]?.tile_height === null ? null : l.tileHeight, l.downsample])).toEqual(
           os.levels.map((l) => [l.width, l.height, l.tile_width, l.tile_height, l.downsample]),
         );
         expect(Object.fromEntries(slide.associatedImages.map((a) => [a.name, [a.width, a.height]]))).toEqual(os.associated_images);
         const compared = Object.entries(os.properties).filter(([k]) => !NOT_COMPARED.has(k));
         expect(compared.length).toBeGreaterThan(10);
         for (const [k, v] of compared) expect([k, slide.properties[k]]).toEqual([k, v]);
-        // and nothing OpenSlide does not print (the XML stays out of the properties)
-        expect(Object.keys(slide.properties).filter((k) => !(k in os.properties))).toEqual([]);
+        // and nothing OpenSlide does not print (the XML stays out of the properties), except
+        // the level tile sizes where OpenSlide has none (Leica levels are composited areas for it)
+        const extra = Object.keys(slide.properties).filter((k) => !(k in os.properties));
+        expect(extra.filter((k) => !/^openslide\.level\[\d+\]\.tile-(width|height)$/.test(k))).toEqual([]);
+        if (os.levels[0]!.tile_width !== null) expect(extra).toEqual([]);
         if (os.properties['openslide.mpp-x']) expect(slide.mppX).toBe(Number(os.properties['openslide.mpp-x']));
         if (os.properties['openslide.mpp-y']) expect(slide.mppY).toBe(Number(os.properties['openslide.mpp-y']));
       });
@@ -174,5 +178,40 @@ describe('Philips', () => {
 
   it('broken XML: E_MALFORMED', async () => {
     await expect(openSlide(patched('</Array></Attribute>\n</DataObject>\n<DataObject', '</Array></Attribute>\n</DataObjecX>\n<DataObject'))).rejects.toMatchObject({ code: 'E_MALFORMED' });
+  });
+});
+
+describe('Leica', () => {
+  const bytes = readFileSync(`${DIR}leica-offset.scn`);
+  const patched = (from: string, to: string): MemorySource => {
+    expect(to.length).toBe(from.length);
+    const s = Buffer.from(bytes).toString('latin1');
+    expect(s.includes(from)).toBe(true);
+    return new MemorySource(new Uint8Array(Buffer.from(s.replace(from, to), 'latin1')));
+  };
+
+  it('the main image sits at its offset in the collection plane; tiles outside it are missing', async () => {
+    const slide = await openSlide(`${DIR}leica-offset.scn`);
+    // level 0: 2048x1536 plane of 128-px tiles, the 1280x896 image from (512, 512) = tile (4, 4)
+    expect(slide.levels[0]).toMatchObject({ width: 2048, height: 1536, cols: 16, rows: 12 });
+    expect((await slide.tile(0, 3, 4)).missing).toBe(true);
+    expect((await slide.tile(0, 4, 3)).missing).toBe(true);
+    expect((await slide.tile(0, 14, 11)).missing).toBe(true);
+    const inside = await slide.tile(0, 4, 4);
+    expect([inside.missing, inside.bytes[0], inside.bytes[1]]).toEqual([false, 0xff, 0xd8]);
+    // level 2: the 320x224 image from (128, 128): its last stored row is 96 px high, the plane row below it empty
+    const edge = await slide.tile(2, 1, 2);
+    expect([edge.missing, edge.validWidth, edge.validHeight]).toEqual([false, 128, 96]);
+    expect((await slide.tile(2, 0, 0)).missing).toBe(true);
+    expect(slide.associatedImages.map((a) => a.name)).toEqual(['macro']);
+    await slide.close();
+  });
+
+  it('a main image off the tile grid: E_NOT_A_SLIDE (not supported; OpenSlide composites it at any offset)', async () => {
+    await expect(openSlide(patched('offsetX="256000"', 'offsetX="256500"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
+  });
+
+  it('a view without an integer size: E_NOT_A_SLIDE', async () => {
+    await expect(openSlide(patched('offsetY="256000"', 'offsetY="25600x"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
   });
 });
