@@ -53,8 +53,10 @@ const ways: { name: string; where: (f: string) => string }[] = [
   { name: 'http', where: (f) => origin.url(`/${f}`) },
 ];
 
-it('the manifest lists Philips and Leica', () => {
-  expect(files.map(([f, v]) => [f, v.openslide.vendor])).toEqual(expect.arrayContaining([['philips-sparse.tiff', 'philips'], ['leica-offset.scn', 'leica']]));
+it('the manifest lists Philips, Leica and Ventana', () => {
+  expect(files.map(([f, v]) => [f, v.openslide.vendor])).toEqual(
+    expect.arrayContaining([['philips-sparse.tiff', 'philips'], ['leica-offset.scn', 'leica'], ['ventana.bif', 'ventana']]),
+  );
 });
 
 for (const way of ways) {
@@ -77,7 +79,7 @@ for (const way of ways) {
         expect(compared.length).toBeGreaterThan(10);
         for (const [k, v] of compared) expect([k, slide.properties[k]]).toEqual([k, v]);
         // and nothing OpenSlide does not print (the XML stays out of the properties), except
-        // the level tile sizes where OpenSlide has none (Leica levels are composited areas for it)
+        // the level tile sizes where OpenSlide has none (Leica levels are composited areas for it, BIF levels tile maps)
         const extra = Object.keys(slide.properties).filter((k) => !(k in os.properties));
         expect(extra.filter((k) => !/^openslide\.level\[\d+\]\.tile-(width|height)$/.test(k))).toEqual([]);
         if (os.levels[0]!.tile_width !== null) expect(extra).toEqual([]);
@@ -141,6 +143,55 @@ describe('request accounting over HTTP', () => {
       expect(later).toBeLessThanOrEqual(3);
       expect(again).toBe(0);
       await slide.close();
+    });
+  }
+});
+
+describe('request accounting over HTTP as for a large file (small speculative reads: no tile arrives with the header)', () => {
+  const tiff = { headBytes: 4096, tailReadBytes: 0, tailProbeBytes: 4096, ifdWindowBytes: 4096 };
+  for (const [file] of files) {
+    it(`${file}: open, first tile (offset arrays + tile), later tiles one request each`, async () => {
+      origin.resetCounters();
+      const slide = await openSlide(origin.url(`/${file}`), { tiff, backgroundWarm: false });
+      const open = origin.log.length;
+      const stored: [number, number, number][] = [];
+      await slide.warmLevel(0); // (counted below as part of the first tile's cost)
+      origin.resetCounters();
+      for (let level = 0; level < slide.levels.length; level++) {
+        const l = slide.levels[level]!;
+        await slide.warmLevel(level);
+        for (let i = 0; i < l.cols * l.rows && stored.filter((s) => s[0] === level).length < 2; i++) {
+          const c = (i * 7) % l.cols;
+          const r = Math.floor(i / l.cols) % l.rows;
+          if (slide.tileByteRange(level, c, r)) stored.push([level, c, r]);
+        }
+      }
+      const warmOthers = origin.log.length;
+      const slide2 = await openSlide(origin.url(`/${file}`), { tiff, backgroundWarm: false });
+      origin.resetCounters();
+      const [l0, c0, r0] = stored[0]!;
+      await slide2.tile(l0, c0, r0);
+      const first = origin.log.length;
+      await slide2.warmLevel(l0);
+      const perTile: number[] = [];
+      for (const [level, c, r] of stored.slice(1)) {
+        await slide2.warmLevel(level);
+        origin.resetCounters();
+        const t = await slide2.tile(level, c, r);
+        expect(t.bytes.length).toBeGreaterThan(0);
+        perTile.push(origin.log.length);
+      }
+      console.log(`${file} over HTTP, 4 KiB reads: open ${open} requests, first tile ${first}, later tiles ${perTile.join(' ')} (arrays of the other levels: ${warmOthers})`);
+      expect(open).toBeLessThanOrEqual(6);
+      // the tile, after its level's offset arrays when open did not already bring them (they are small)
+      expect(first).toBeLessThanOrEqual(2);
+      expect(first).toBeGreaterThanOrEqual(1);
+      expect(perTile.length).toBeGreaterThanOrEqual(3);
+      // arrays resident: one request per tile (none when a speculative header read already held its bytes)
+      expect(perTile.every((n) => n <= 1)).toBe(true);
+      expect(perTile.filter((n) => n === 1).length).toBeGreaterThanOrEqual(3);
+      await slide.close();
+      await slide2.close();
     });
   }
 });
@@ -213,5 +264,35 @@ describe('Leica', () => {
 
   it('a view without an integer size: E_NOT_A_SLIDE', async () => {
     await expect(openSlide(patched('offsetY="256000"', 'offsetY="25600x"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
+  });
+});
+
+describe('Ventana', () => {
+  const bytes = readFileSync(`${DIR}ventana.bif`);
+  const patched = (from: string, to: string): MemorySource => {
+    expect(to.length).toBe(from.length);
+    const s = Buffer.from(bytes).toString('latin1');
+    expect(s.includes(from)).toBe(true);
+    return new MemorySource(new Uint8Array(Buffer.from(s.replace(from, to), 'latin1')));
+  };
+
+  it('levels from "level=N mag=M" directories, downsample from the magnifications; label image and thumbnail', async () => {
+    const slide = await openSlide(`${DIR}ventana.bif`);
+    expect(slide.levels.map((l) => [l.cols, l.rows, l.downsample])).toEqual([[6, 4, 1], [3, 2, 2], [2, 1, 4]]);
+    expect([slide.objectivePower, slide.mppX, slide.mppY]).toEqual([40, 0.25, 0.25]);
+    expect(slide.associatedImages.map((a) => a.name).sort()).toEqual(['macro', 'thumbnail']);
+    await slide.close();
+  });
+
+  it('overlapping tiles (a joint with OverlapX != 0): E_NOT_A_SLIDE, stitching is not supported', async () => {
+    await expect(openSlide(patched('OverlapX="0"', 'OverlapX="4"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE', message: expect.stringContaining('overlap') });
+  });
+
+  it('a joint between tiles that are not neighbours: E_NOT_A_SLIDE (OpenSlide: "Unexpected tile join")', async () => {
+    await expect(openSlide(patched('Tile1="1" Tile2="2"', 'Tile1="1" Tile2="9"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
+  });
+
+  it('levels out of order: E_NOT_A_SLIDE', async () => {
+    await expect(openSlide(patched('level=1 mag=20', 'level=2 mag=20'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
   });
 });
