@@ -14,13 +14,15 @@
 //   image, and philips.PIIM_PIXEL_DATA_REPRESENTATION_SEQUENCE[i].<Name>; tiff.* of
 //   IFD 0 without ImageDescription (no openslide.comment); MPP from
 //   philips.DICOM_PIXEL_SPACING ("row" "column", in mm).
-// Not read: label/macro stored only as base64 JPEG in the XML (PIM_DP_IMAGE_DATA).
+// - label / macro not in a directory: the base64 JPEG of the first LABELIMAGE /
+//   MACROIMAGE scanned image's PIM_DP_IMAGE_DATA (one that does not parse is left out,
+//   as OpenSlide does).
 import { ImageboxError } from '../errors.js';
 import { imageInfo, text } from './tiff/ifd.js';
 import type { ImageInfo } from './tiff/ifd.js';
 import { Tag } from './tiff/tags.js';
 import type { TiffFile } from './tiff/tiff-file.js';
-import type { LayoutLevel, SlideLayout } from './slide-layout.js';
+import type { InlineImage, LayoutLevel, SlideLayout } from './slide-layout.js';
 import { assertDecodable, inconsistency } from './supported.js';
 import { formatG17, tiffProperties } from './tiff-properties.js';
 import { childNamed, childrenNamed, parseXml, textContent, type XmlElement } from './xml.js';
@@ -74,6 +76,45 @@ function pixelSpacing(s: string): [number, number] | undefined {
   const h = Number(parts[0]);
   const w = Number(parts[1]);
   return Number.isFinite(w) && Number.isFinite(h) ? [w, h] : undefined;
+}
+
+/** Size, components and colour of a complete JPEG stream (its first SOF), or undefined. */
+export function jpegImage(jpeg: Uint8Array): InlineImage | undefined {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return undefined;
+  let adobeTransform: number | undefined;
+  let i = 2;
+  while (i + 4 <= jpeg.length) {
+    if (jpeg[i] !== 0xff) return undefined;
+    const m = jpeg[i + 1]!;
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (jpeg[i + 2]! << 8) | jpeg[i + 3]!;
+    if (len < 2 || i + 2 + len > jpeg.length) return undefined;
+    if (m === 0xee && len >= 12 && String.fromCharCode(...jpeg.subarray(i + 4, i + 9)) === 'Adobe') adobeTransform = jpeg[i + 15];
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (len < 8) return undefined;
+      const height = (jpeg[i + 5]! << 8) | jpeg[i + 6]!;
+      const width = (jpeg[i + 7]! << 8) | jpeg[i + 8]!;
+      const components = jpeg[i + 9]!;
+      if (!width || !height || (components !== 1 && components !== 3)) return undefined;
+      const photometric = components === 1 ? 1 : adobeTransform === 0 ? 2 : 6;
+      return { width, height, jpeg, photometric, components };
+    }
+    if (m === 0xda || m === 0xd9) return undefined;
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+function base64Bytes(s: string): Uint8Array | undefined {
+  try {
+    const bin = atob(s.replace(/\s+/g, ''));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
 }
 
 export function readPhilips(tiff: TiffFile): SlideLayout | undefined {
@@ -145,10 +186,21 @@ export function readPhilips(tiff: TiffFile): SlideLayout | undefined {
     properties['openslide.mpp-x'] = formatG17(mppX);
     properties['openslide.mpp-y'] = formatG17(mppY);
   }
+  // label / macro kept in the XML, for those no directory gave
+  const inlineAssociated = new Map<string, InlineImage>();
+  for (const [name, type] of [['label', 'LABELIMAGE'], ['macro', 'MACROIMAGE']] as const) {
+    if (associated.has(name)) continue;
+    const image = scanned.flatMap((s) => scannedImages(s, type))[0];
+    const data = image && attrs(image).find((a) => a.attributes.Name === 'PIM_DP_IMAGE_DATA');
+    const jpeg = data && base64Bytes(data.text);
+    const parsed = jpeg && jpegImage(jpeg);
+    if (parsed) inlineAssociated.set(name, parsed);
+  }
   return {
     vendor: 'philips',
     levels,
     associated,
+    inlineAssociated,
     properties,
     mppX,
     mppY,

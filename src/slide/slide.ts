@@ -7,7 +7,7 @@
 
 import { ImageboxError } from '../errors.js';
 import type { ByteSource, IoStats } from '../io/byte-source.js';
-import type { SlideLayout } from '../formats/slide-layout.js';
+import type { InlineImage, SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
@@ -65,6 +65,7 @@ export class Slide {
   readonly notes: readonly string[];
   private readonly levelInfo: ImageInfo[];
   private readonly associatedInfo: Map<string, ImageInfo>;
+  private readonly inlineAssociated: Map<string, InlineImage>;
   private readonly warming = new Map<ImageInfo, Promise<void>>();
   /** Levels whose whole-array load failed: not tried again before `until` (doubling, up to a minute). */
   private readonly warmBackoff = new Map<ImageInfo, { until: number; delayMs: number }>();
@@ -102,6 +103,7 @@ export class Slide {
     this.mppY = layout.mppY;
     this.objectivePower = layout.objectivePower;
     this.associatedInfo = layout.associated;
+    this.inlineAssociated = new Map([...(layout.inlineAssociated ?? [])].filter(([n]) => !layout.associated.has(n)));
     this.notes = layout.notes;
     const props: Record<string, string> = { ...layout.properties };
     props['openslide.level-count'] = String(this.levels.length);
@@ -137,7 +139,7 @@ export class Slide {
   }
 
   get associatedImages(): AssociatedImage[] {
-    return [...this.associatedInfo].map(([name, i]) => ({ name, width: i.width, height: i.height }));
+    return [...this.associatedInfo, ...this.inlineAssociated].map(([name, i]) => ({ name, width: i.width, height: i.height }));
   }
 
   describe(): SlideDescription {
@@ -225,6 +227,11 @@ export class Slide {
   /** An associated image (thumbnail, label, macro) decoded whole. */
   async readAssociated(name: string, signal?: AbortSignal): Promise<RGBA> {
     const px = this.pixelReader();
+    const inline = this.inlineAssociated.get(name);
+    if (inline) {
+      const [t] = await this.associatedStrips(name, signal);
+      return px.decode(t!);
+    }
     const info = this.associatedInfo.get(name);
     if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
     const strips = await this.associatedStrips(name, signal);
@@ -248,6 +255,16 @@ export class Slide {
 
   /** The stored strips of an associated image (thumbnail, label, macro), each as an EncodedTile (col 0). */
   async associatedStrips(name: string, signal?: AbortSignal): Promise<EncodedTile[]> {
+    const inline = this.inlineAssociated.get(name);
+    if (inline) {
+      return [
+        {
+          level: -1, col: 0, row: 0, bytes: inline.jpeg, missing: false, compression: 7, jpegTables: undefined,
+          photometric: inline.photometric, samplesPerPixel: inline.components, bitsPerSample: 8, predictor: 1, planarConfig: 1,
+          ycbcrSubsampling: [2, 2], tiled: true, width: inline.width, height: inline.height, validWidth: inline.width, validHeight: inline.height,
+        },
+      ];
+    }
     const info = this.associatedInfo.get(name);
     if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
     const cols = Math.ceil(info.width / info.tileWidth);
@@ -259,7 +276,7 @@ export class Slide {
 
   /** Size of an associated image. */
   associatedSize(name: string): { width: number; height: number } | undefined {
-    const i = this.associatedInfo.get(name);
+    const i = this.associatedInfo.get(name) ?? this.inlineAssociated.get(name);
     return i && { width: i.width, height: i.height };
   }
 

@@ -219,6 +219,19 @@ describe('Philips', () => {
     await slide.close();
   });
 
+  it('the macro is the base64 JPEG in the XML (PIM_DP_IMAGE_DATA), the label a directory', async () => {
+    const slide = await openSlide(`${DIR}philips-sparse.tiff`);
+    const [macro] = await slide.associatedStrips('macro');
+    expect([macro!.bytes[0], macro!.bytes[1], macro!.jpegTables, macro!.width, macro!.height]).toEqual([0xff, 0xd8, undefined, 300, 100]);
+    const label = await slide.associatedStrips('label');
+    expect(label[0]!.compression).toBe(1); // the uncompressed Label IFD
+    await slide.close();
+    // XML image data that is not a JPEG: left out (OpenSlide: non-fatal), the slide still opens
+    const broken = await openSlide(patched('>/9j/', '>AAAA'));
+    expect(broken.associatedImages.map((a) => a.name)).toEqual(['label']);
+    await broken.close();
+  });
+
   it('a second WSI image in the XML: E_NOT_A_SLIDE (OpenSlide: "Expected one WSI image")', async () => {
     await expect(openSlide(patched('>LABELIMAGE<', '>WSI<!----><'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE' });
   });
