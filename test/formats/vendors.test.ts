@@ -297,6 +297,28 @@ describe('Ventana', () => {
     await slide.close();
   });
 
+  it('a Ventana TIFF (level 0 without EncodeInfo): the stored grid, with OpenSlide\'s properties and the same pixels', async () => {
+    // made in memory as make_vendors.py made it for OpenSlide: level 0's XMP tag renumbered 700 -> 50000
+    const v = (manifest.files['ventana.bif'] as VendorFixture & { variant_without_encodeinfo: { patch: { level0_xmp_count: number }; properties: Record<string, string> } }).variant_without_encodeinfo;
+    const entry = [0xbc, 0x02, 0x01, 0x00, ...new Uint8Array(new Uint32Array([v.patch.level0_xmp_count]).buffer)];
+    const at: number[] = [];
+    for (let i = 0; i + entry.length <= bytes.length; i++) if (entry.every((b, k) => bytes[i + k] === b)) at.push(i);
+    expect(at.length).toBe(1);
+    const copy = new Uint8Array(bytes);
+    copy[at[0]!] = 50000 & 0xff;
+    copy[at[0]! + 1] = 50000 >> 8;
+    const slide = await openSlide(new MemorySource(copy));
+    expect(slide.vendor).toBe('ventana');
+    const compared = Object.entries(v.properties).filter(([k]) => !NOT_COMPARED.has(k));
+    for (const [k, val] of compared) expect([k, slide.properties[k]]).toEqual([k, val]);
+    expect(Object.keys(slide.properties).filter((k) => !(k in v.properties))).toEqual([]); // no region, tile sizes printed
+    for (const r of manifest.files['ventana.bif']!.openslide.references) {
+      const got = r.associated ? await slide.readAssociated(r.associated) : await slide.readRegion(r.location![0], r.location![1], r.level!, r.size![0], r.size![1]);
+      expect([r.name, compare(got, await loadPng(DIR + r.png), true).psnr >= 40]).toEqual([r.name, true]);
+    }
+    await slide.close();
+  });
+
   it('overlapping tiles (a joint with OverlapX != 0): E_NOT_A_SLIDE, stitching is not supported', async () => {
     await expect(openSlide(patched('OverlapX="0"', 'OverlapX="4"'))).rejects.toMatchObject({ code: 'E_NOT_A_SLIDE', message: expect.stringContaining('overlap') });
   });
