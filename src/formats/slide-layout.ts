@@ -8,6 +8,8 @@ export interface LayoutLevel {
   /** Where it sits in the TIFF: main-chain index, and SubIFD index if any. */
   ifdIndex: number;
   subIfdIndex: number | undefined;
+  /** The downsample the vendor states (Philips: rounded from the pixel spacings); else OpenSlide's (w0/w + h0/h) / 2. */
+  downsample?: number;
 }
 
 export interface SlideLayout {
@@ -16,6 +18,11 @@ export interface SlideLayout {
   /** Largest first. */
   levels: LayoutLevel[];
   associated: Map<string, ImageInfo>;
+  /**
+   * Associated images kept as a whole JPEG inside the metadata rather than in a
+   * directory (Philips PIM_DP_IMAGE_DATA): name -> the complete JPEG stream and its size.
+   */
+  inlineAssociated?: Map<string, InlineImage>;
   /** OpenSlide-style properties (tiff.*, aperio.*, openslide.*). */
   properties: Record<string, string>;
   mppX: number | undefined;
@@ -23,6 +30,16 @@ export interface SlideLayout {
   objectivePower: number | undefined;
   /** Where we knowingly read the file differently from OpenSlide 3.4.1, and why. */
   notes: string[];
+}
+
+export interface InlineImage {
+  width: number;
+  height: number;
+  /** A complete (interchange) JPEG stream. */
+  jpeg: Uint8Array;
+  /** TIFF Photometric the decoder should assume (6 = YCbCr, as libjpeg reads a JFIF). */
+  photometric: number;
+  components: number;
 }
 
 export type VendorReader = (tiff: TiffFile) => SlideLayout | undefined;

@@ -10,7 +10,7 @@ import { asImageboxError, type ErrorCode } from '../errors.js';
 import type { Slide } from '../slide/slide.js';
 
 /** File names the directory scan lists (the TIFF-based formats read today). */
-export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.btf', '.tf8', '.ndpi'];
+export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.btf', '.tf8', '.ndpi', '.scn', '.bif'];
 /** Files that make their folder a DICOM slide in the listing (opening it reads every file with the DICM magic). */
 export const DICOM_EXTENSION = '.dcm';
 const MAX_SCAN_FILES = 10_000;

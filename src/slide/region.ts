@@ -217,9 +217,11 @@ async function bandedRegion(
 /**
  * A zero-length tile (an Aperio encoder bug): transparent at level 0; at lower
  * levels re-rendered from the level above, as OpenSlide's aperio driver does.
+ * Other vendors' missing tiles (Philips sparse files, DICOM sparse grids) are
+ * transparent at every level, as in OpenSlide.
  */
 async function missingTile(slide: Slide, px: PixelReader, t: EncodedTile, signal?: AbortSignal): Promise<RGBA | undefined> {
-  if (t.level <= 0) return undefined;
+  if (t.level <= 0 || slide.vendor !== 'aperio') return undefined;
   const l = slide.levels[t.level]!;
   const up = slide.levels[t.level - 1]!;
   const f = l.downsample / up.downsample;

@@ -7,7 +7,7 @@
 
 import { ImageboxError } from '../errors.js';
 import type { ByteSource, IoStats } from '../io/byte-source.js';
-import type { SlideLayout } from '../formats/slide-layout.js';
+import type { InlineImage, SlideLayout } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import { MAX_INTERVAL_BYTES, type RestartJpeg } from '../formats/ndpi.js';
@@ -66,6 +66,7 @@ export class Slide {
   readonly notes: readonly string[];
   private readonly levelInfo: ImageInfo[];
   private readonly associatedInfo: Map<string, ImageInfo>;
+  private readonly inlineAssociated: Map<string, InlineImage>;
   private readonly warming = new Map<ImageInfo, Promise<void>>();
   /** Levels whose whole-array load failed: not tried again before `until` (doubling, up to a minute). */
   private readonly warmBackoff = new Map<ImageInfo, { until: number; delayMs: number }>();
@@ -90,12 +91,12 @@ export class Slide {
     this.vendor = layout.vendor;
     this.levelInfo = layout.levels.map((l) => l.info);
     const base = this.levelInfo[0]!;
-    this.levels = this.levelInfo.map((i) => ({
+    this.levels = this.levelInfo.map((i, k) => ({
       width: i.width,
       height: i.height,
       tileWidth: i.tileWidth,
       tileHeight: i.tileHeight,
-      downsample: (base.width / i.width + base.height / i.height) / 2,
+      downsample: layout.levels[k]!.downsample ?? (base.width / i.width + base.height / i.height) / 2,
       cols: Math.ceil(i.width / i.tileWidth),
       rows: Math.ceil(i.height / i.tileHeight),
     }));
@@ -103,6 +104,7 @@ export class Slide {
     this.mppY = layout.mppY;
     this.objectivePower = layout.objectivePower;
     this.associatedInfo = layout.associated;
+    this.inlineAssociated = new Map([...(layout.inlineAssociated ?? [])].filter(([n]) => !layout.associated.has(n)));
     this.notes = layout.notes;
     const props: Record<string, string> = { ...layout.properties };
     props['openslide.level-count'] = String(this.levels.length);
@@ -138,7 +140,7 @@ export class Slide {
   }
 
   get associatedImages(): AssociatedImage[] {
-    return [...this.associatedInfo].map(([name, i]) => ({ name, width: i.width, height: i.height }));
+    return [...this.associatedInfo, ...this.inlineAssociated].map(([name, i]) => ({ name, width: i.width, height: i.height }));
   }
 
   describe(): SlideDescription {
@@ -226,6 +228,11 @@ export class Slide {
   /** An associated image (thumbnail, label, macro) decoded whole. */
   async readAssociated(name: string, signal?: AbortSignal): Promise<RGBA> {
     const px = this.pixelReader();
+    const inline = this.inlineAssociated.get(name);
+    if (inline) {
+      const [t] = await this.associatedStrips(name, signal);
+      return px.decode(t!);
+    }
     const info = this.associatedInfo.get(name);
     if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
     const strips = await this.associatedStrips(name, signal);
@@ -249,6 +256,16 @@ export class Slide {
 
   /** The stored strips of an associated image (thumbnail, label, macro), each as an EncodedTile (col 0). */
   async associatedStrips(name: string, signal?: AbortSignal): Promise<EncodedTile[]> {
+    const inline = this.inlineAssociated.get(name);
+    if (inline) {
+      return [
+        {
+          level: -1, col: 0, row: 0, bytes: inline.jpeg, missing: false, compression: 7, jpegTables: undefined,
+          photometric: inline.photometric, samplesPerPixel: inline.components, bitsPerSample: 8, predictor: 1, planarConfig: 1,
+          ycbcrSubsampling: [2, 2], tiled: true, width: inline.width, height: inline.height, validWidth: inline.width, validHeight: inline.height,
+        },
+      ];
+    }
     const info = this.associatedInfo.get(name);
     if (!info) throw new ImageboxError('E_NOT_FOUND', `no associated image "${name}"`);
     const cols = Math.ceil(info.width / info.tileWidth);
@@ -260,18 +277,18 @@ export class Slide {
 
   /** Size of an associated image. */
   associatedSize(name: string): { width: number; height: number } | undefined {
-    const i = this.associatedInfo.get(name);
+    const i = this.associatedInfo.get(name) ?? this.inlineAssociated.get(name);
     return i && { width: i.width, height: i.height };
   }
 
   private async segment(info: ImageInfo, level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
-    const cols = Math.ceil(info.width / info.tileWidth);
-    const index = row * cols + col;
-    if (index >= info.offsets.length || index >= info.byteCounts.length) {
+    const at = storedTile(info, col, row);
+    const index = at?.index ?? 0;
+    if (at && (index >= info.offsets.length || index >= info.byteCounts.length)) {
       throw new ImageboxError('E_MALFORMED', `tile ${index} is beyond the offset arrays (${info.offsets.length} entries)`);
     }
     if (this.changedError) throw this.changedError;
-    const [offset, count] = await this.locate(info, index, signal);
+    const [offset, count] = at ? await this.locate(info, index, signal) : [0, 0];
     const base: Omit<EncodedTile, 'bytes' | 'missing'> = {
       level,
       col,
@@ -287,9 +304,10 @@ export class Slide {
       tiled: info.tiled,
       width: info.tileWidth,
       height: info.tileHeight,
-      validWidth: Math.min(info.tileWidth, info.width - col * info.tileWidth),
-      validHeight: Math.min(info.tileHeight, info.height - row * info.tileHeight),
+      validWidth: at?.validWidth ?? Math.min(info.tileWidth, info.width - col * info.tileWidth),
+      validHeight: at?.validHeight ?? Math.min(info.tileHeight, info.height - row * info.tileHeight),
     };
+    if (!at) return { ...base, bytes: new Uint8Array(0), missing: true }; // outside the stored area
     if (info.restart) this.checkInterval(info, index, offset, count);
     if (count === 0 || (level > 0 && this.aperioMissing && (await this.aperioMissing.isMissing(level, col, row, count)))) {
       return { ...base, bytes: new Uint8Array(0), missing: true };
@@ -351,7 +369,9 @@ export class Slide {
     const l = this.levels[level];
     const info = this.levelInfo[level];
     if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows) return undefined;
-    const index = row * Math.ceil(info.width / info.tileWidth) + col;
+    const at = storedTile(info, col, row);
+    if (!at) return undefined;
+    const index = at.index;
     const offset = info.offsets.peek(index);
     const length = info.byteCounts.peek(index);
     if (offset === undefined || !length || length < 0 || offset + length > this.container.size) return undefined;
@@ -416,6 +436,24 @@ function intervalJpeg(r: RestartJpeg, data: Uint8Array, col: number, row: number
   out[out.length - 2] = 0xff;
   out[out.length - 1] = 0xd9;
   return out;
+}
+
+/**
+ * Where a level's tile (col, row) is stored: its index in the offset arrays and,
+ * for an area inside a larger plane, its valid size; undefined when the tile lies
+ * outside the stored area (a missing tile).
+ */
+function storedTile(info: ImageInfo, col: number, row: number): { index: number; validWidth?: number; validHeight?: number } | undefined {
+  const a = info.area;
+  if (!a) return { index: row * (info.tilesAcross ?? Math.ceil(info.width / info.tileWidth)) + col };
+  const c = col - a.col;
+  const r = row - a.row;
+  if (c < 0 || r < 0 || c >= a.cols || r >= a.rows) return undefined;
+  return {
+    index: r * a.cols + c,
+    validWidth: Math.min(info.tileWidth, a.width - c * info.tileWidth),
+    validHeight: Math.min(info.tileHeight, a.height - r * info.tileHeight),
+  };
 }
 
 /** PIL's Image.thumbnail size rule (aspect kept, rounding towards the closer aspect). */

@@ -71,6 +71,19 @@ export interface ImageInfo {
   byteCounts: NumberArray;
   /** NDPI: tiles are restart intervals of one JPEG, put together by the slide (src/formats/ndpi.ts). */
   restart?: RestartJpeg | undefined;
+  /**
+   * Tiles per row of the stored grid, when a vendor reader clipped width/height below
+   * what the directory says (Philips levels padded beyond level0 / downsample); else
+   * ceil(width / tileWidth).
+   */
+  tilesAcross?: number;
+  /**
+   * When the stored image is one area inside a larger level plane (Leica SCN: the
+   * main image inside the collection): the area's first tile column/row on the
+   * level's tile grid, its stored grid and its stored size. Level tiles outside it
+   * are missing (transparent); width/height are then the plane's.
+   */
+  area?: { col: number; row: number; cols: number; rows: number; width: number; height: number };
 }
 
 export function imageInfo(ifd: Ifd): ImageInfo | undefined {
