@@ -35,6 +35,7 @@ await Promise.all([
 for (const f of ['index.html', 'viewer.html', 'osd.html', 'viewer.css']) copyFileSync(join(ROOT, 'web', f), join(OUT, f));
 copyFileSync(join(ROOT, 'build/kernels.wasm'), join(OUT, 'kernels.wasm'));
 copyFileSync(require.resolve('@cornerstonejs/codec-openjpeg/decodewasm'), join(OUT, 'openjpeg.wasm'));
+copyFileSync(require.resolve('@cornerstonejs/codec-charls/decodewasm'), join(OUT, 'charls.wasm'));
 
 const worker = readFileSync(join(OUT, 'direct-worker.js'), 'utf8');
 if (/\bimport\s*\(|require\((?!"(fs|path)")/.test(worker)) throw new Error('direct-worker.js must be a classic script with no dynamic loads');

@@ -10,21 +10,32 @@ import { pixelReader } from '../../src/codecs/pixel-reader.js';
 import { encodeJpeg } from '../../src/codecs/jpeg-encode.js';
 import { LocalStreamHost } from '../../src/stream/local-host.js';
 import { StreamSession } from '../../src/stream/session.js';
-// the Emscripten factory of OpenJPEG's WASM decoder (its .wasm is fetched from the URL the page gives)
+// the Emscripten factories of OpenJPEG's and CharLS's WASM decoders (their .wasm fetched from the URLs the page gives, on first use)
 import openjpegFactory from '@cornerstonejs/codec-openjpeg/decodewasmjs';
+import charlsFactory from '@cornerstonejs/codec-charls/decodewasmjs';
+import { JpegLsDecoder, type CharlsFactory } from '../../src/codecs/jpegls.js';
 
 const ctx = self as unknown as { postMessage(m: unknown, t?: Transferable[]): void; onmessage: ((e: MessageEvent) => void) | null };
 let session: StreamSession | undefined;
 
-async function init(kernelsUrl: string, openjpegUrl: string): Promise<void> {
+async function init(kernelsUrl: string, openjpegUrl: string, charlsUrl: string | undefined): Promise<void> {
   const k = await Kernels.fromBytes(await (await fetch(kernelsUrl)).arrayBuffer());
   let j2k: Promise<Jpeg2000Decoder> | undefined;
+  let jls: Promise<JpegLsDecoder> | undefined;
   const pixels = pixelReader({
     kernels: k,
     jpeg2000: () =>
       (j2k ??= fetch(openjpegUrl)
         .then((r) => r.arrayBuffer())
         .then((wasmBinary) => Jpeg2000Decoder.create(openjpegFactory as unknown as OpenJpegFactory, { wasmBinary }))),
+    ...(charlsUrl
+      ? {
+          jpegls: () =>
+            (jls ??= fetch(charlsUrl)
+              .then((r) => r.arrayBuffer())
+              .then((wasmBinary) => JpegLsDecoder.create(charlsFactory as unknown as CharlsFactory, { wasmBinary }))),
+        }
+      : {}),
   });
   const host = new LocalStreamHost({
     open: (url) => openSlide(url, { pixels }),
@@ -43,12 +54,12 @@ async function init(kernelsUrl: string, openjpegUrl: string): Promise<void> {
 }
 
 ctx.onmessage = (e: MessageEvent) => {
-  const d = e.data as ArrayBuffer | { type: string; kernels: string; openjpeg: string };
+  const d = e.data as ArrayBuffer | { type: string; kernels: string; openjpeg: string; charls?: string };
   if (d instanceof ArrayBuffer) {
     session?.onMessage(new Uint8Array(d));
     return;
   }
   if (d.type === 'init') {
-    init(d.kernels, d.openjpeg).catch((err: unknown) => ctx.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+    init(d.kernels, d.openjpeg, d.charls).catch((err: unknown) => ctx.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
   }
 };

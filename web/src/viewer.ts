@@ -85,7 +85,7 @@ const SCRIPT_BASE = defaultAssets();
 
 export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
   const assetsBase = (o.assets ?? SCRIPT_BASE).replace(/\/?$/, '/');
-  const assets = { worker: `${assetsBase}direct-worker.js`, kernels: `${assetsBase}kernels.wasm`, openjpeg: `${assetsBase}openjpeg.wasm` };
+  const assets = { worker: `${assetsBase}direct-worker.js`, kernels: `${assetsBase}kernels.wasm`, openjpeg: `${assetsBase}openjpeg.wasm`, charls: `${assetsBase}charls.wasm` };
   element.classList.add('imagebox-viewer');
   element.innerHTML = '';
   const canvas = document.createElement('canvas');

@@ -10,6 +10,8 @@ export interface WorkerSocketAssets {
   worker: string;
   kernels: string;
   openjpeg: string;
+  /** CharLS (JPEG-LS), for DICOM slides whose frames are JPEG-LS; without it such tiles fail. */
+  charls?: string;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface WorkerSocketAssets {
  */
 const preloaded = new Map<string, Promise<WorkerSocketAssets>>();
 export function preloadAssets(assets: WorkerSocketAssets): Promise<WorkerSocketAssets> {
-  const k = `${assets.worker}\n${assets.kernels}\n${assets.openjpeg}`;
+  const k = `${assets.worker}\n${assets.kernels}\n${assets.openjpeg}\n${assets.charls ?? ''}`;
   let p = preloaded.get(k);
   if (!p) {
     const blobUrl = async (u: string, type: string): Promise<string> => {
@@ -27,8 +29,13 @@ export function preloadAssets(assets: WorkerSocketAssets): Promise<WorkerSocketA
       if (!r.ok) throw new Error(`${u}: ${r.status}`);
       return URL.createObjectURL(new Blob([await r.arrayBuffer()], { type }));
     };
-    p = Promise.all([blobUrl(assets.worker, 'text/javascript'), blobUrl(assets.kernels, 'application/wasm'), blobUrl(assets.openjpeg, 'application/wasm')]).then(
-      ([worker, kernels, openjpeg]) => ({ worker, kernels, openjpeg }),
+    p = Promise.all([
+      blobUrl(assets.worker, 'text/javascript'),
+      blobUrl(assets.kernels, 'application/wasm'),
+      blobUrl(assets.openjpeg, 'application/wasm'),
+      assets.charls ? blobUrl(assets.charls, 'application/wasm') : Promise.resolve(undefined),
+    ]).then(
+      ([worker, kernels, openjpeg, charls]) => ({ worker, kernels, openjpeg, ...(charls ? { charls } : {}) }),
       () => {
         preloaded.delete(k);
         return assets;
@@ -65,7 +72,12 @@ export function workerSocketClass(assets: WorkerSocketAssets): new () => WebSock
         this.emit('error', {});
         this.shut(1011, 'worker failed');
       };
-      this.worker.postMessage({ type: 'init', kernels: new URL(assets.kernels, location.href).href, openjpeg: new URL(assets.openjpeg, location.href).href });
+      this.worker.postMessage({
+        type: 'init',
+        kernels: new URL(assets.kernels, location.href).href,
+        openjpeg: new URL(assets.openjpeg, location.href).href,
+        ...(assets.charls ? { charls: new URL(assets.charls, location.href).href } : {}),
+      });
     }
 
     private emit(type: string, ev: Parameters<Listener>[0]): void {
