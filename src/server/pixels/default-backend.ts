@@ -17,7 +17,7 @@ import type { PixelBackend, RegionRenderer } from './backend.js';
  * then only the remaining factor resampled (src/slide/region.ts).
  */
 export const regionRenderer: RegionRenderer = {
-  region: (slide, level, x0, y0, w, h, outW, outH, signal) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal),
+  region: (slide, level, x0, y0, w, h, outW, outH, signal, display) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal, display),
 };
 
 export async function createBackend(): Promise<PixelBackend> {

@@ -7,6 +7,7 @@ import type { RGBA } from '../../contracts/pixels.js';
 import type { Format, Quality } from '../iiif/request.js';
 import type { Rect } from '../iiif/plan.js';
 import type { SourceSpec } from '../registry.js';
+import type { ChannelDisplay } from '../../slide/channels.js';
 import type { PixelBackend } from './backend.js';
 
 export type PixelJob =
@@ -39,6 +40,8 @@ export type PixelJob =
       quality: Quality;
       format: Format;
       jpegQuality: number;
+      /** Multi-channel slides: the channels composited (the slide's default display when absent). */
+      display?: ChannelDisplay;
     }
   | {
       kind: 'associated';
@@ -88,7 +91,7 @@ export async function runJob(backend: PixelBackend, slide: Slide, job: Exclude<P
     return { body, width: img.width, height: img.height };
   }
   const { region: r } = job;
-  let img = await backend.renderer.region(slide, job.level, r.x, r.y, r.w, r.h, job.width, job.height, signal);
+  let img = await backend.renderer.region(slide, job.level, r.x, r.y, r.w, r.h, job.width, job.height, signal, job.display);
   if (signal?.aborted) throw new ImageboxError('E_ABORTED', 'aborted');
   if (img.width !== job.width || img.height !== job.height) {
     throw new ImageboxError('E_INTERNAL', `renderer returned ${img.width}x${img.height}, asked ${job.width}x${job.height}`);
