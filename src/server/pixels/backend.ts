@@ -35,7 +35,7 @@ export interface PixelBackend {
   /** One stored tile decoded (its full stored size for JPEG; callers crop to the valid part). */
   decode?(tile: EncodedTile): Promise<RGBA>;
   /** One tile of a slide as readTile gives it (valid part; missing tiles re-rendered). */
-  tile?(slide: Slide, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA>;
+  tile?(slide: Slide, level: number, col: number, row: number, signal?: AbortSignal, display?: ChannelDisplay): Promise<RGBA>;
 }
 
 export type CreateBackend = () => Promise<PixelBackend>;

@@ -37,6 +37,6 @@ export async function createBackend(): Promise<PixelBackend> {
     resize: (img, w, h) => ops.resize(k, img, w, h),
     associated: (slide, name, signal) => slide.readAssociated(name, signal),
     decode: (tile) => px.decode(tile),
-    tile: (slide, level, col, row, signal) => slide.readTile(level, col, row, signal),
+    tile: (slide, level, col, row, signal, display) => slide.readTile(level, col, row, signal, display),
   };
 }

@@ -27,6 +27,8 @@ export type PixelJob =
       row: number;
       format: 'rgba' | 'jpg';
       jpegQuality: number;
+      /** Multi-channel slides: the channels composited (the slide's default display when absent). */
+      display?: ChannelDisplay;
     }
   | {
       kind: 'region';
@@ -76,7 +78,7 @@ export async function runDecodeJob(backend: PixelBackend, job: Extract<PixelJob,
 export async function runJob(backend: PixelBackend, slide: Slide, job: Exclude<PixelJob, { kind: 'decode' }>, signal?: AbortSignal): Promise<JobResult> {
   if (job.kind === 'tile') {
     if (!backend.tile) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not read tiles');
-    return finishTile(backend, await backend.tile(slide, job.level, job.col, job.row, signal), job.format, job.jpegQuality);
+    return finishTile(backend, await backend.tile(slide, job.level, job.col, job.row, signal, job.display), job.format, job.jpegQuality);
   }
   if (job.kind === 'associated') {
     if (!backend.associated) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not decode associated images');
