@@ -84,6 +84,21 @@ describe('IIIF on a multi-channel OME-TIFF', () => {
     expect(Buffer.from((await rgba(two.body)).data).equals(Buffer.from(wantTwo))).toBe(true);
   });
 
+  it('a request for exactly one stored tile is composited too (never the stored channel-0 bytes)', async () => {
+    // level 1's tile (0, 0): level-0 0,0,512,300 at 256 x 150
+    const r = await get(`/iiif/3/${FILE}/0,0,512,300/256,150/0/default.png`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-tile-path')).toBe('transcode');
+    const img = await rgba(r.body);
+    const crop = ref1.map((p) => {
+      const out = new Uint16Array(256 * 150);
+      for (let y = 0; y < 150; y++) out.set(p.subarray(y * W1, y * W1 + 256), y * 256);
+      return out;
+    });
+    const want = referenceComposite(crop, COLORS.map((color, c) => ({ color, limits: defaults[c]! })), 256 * 150);
+    expect(Buffer.from(img.data).equals(Buffer.from(want))).toBe(true);
+  });
+
   it('the display is part of the cache key and the ETag', async () => {
     const a = await get(`${LEVEL1}?channel=0`);
     const b = await get(`${LEVEL1}?channel=1`);

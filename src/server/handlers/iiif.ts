@@ -49,8 +49,10 @@ export async function iiifHandler(ctx: ServerContext, req: HttpRequest, version:
   }
   const request = parseImageRequest(version, [rest[1]!, rest[2]!, rest[3]!, rest[4]!], ctx.formats);
   return ctx.registry.use(id, async (entry, slide) => {
-    const display = channelDisplay(req.query, slide.channels);
-    const plan = { ...planImage(request, slide, ctx.limits), ...(display ? { display, passthrough: undefined } : {}) };
+    const channels = slide.channels;
+    const display = channelDisplay(req.query, channels);
+    // a multi-channel tile is never sent as stored (its pixels are a composite)
+    const plan = { ...planImage(request, slide, ctx.limits), ...(channels ? { passthrough: undefined } : {}), ...(display ? { display } : {}) };
     const canonical = display ? `${plan.canonical}?${canonicalChannelQuery(display)}` : plan.canonical;
     const links = `<${prefix}/${canonical}>;rel="canonical", ${profileLink}`;
     // the display is part of what the response is (cache key and ETag)
