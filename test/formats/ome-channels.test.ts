@@ -20,7 +20,7 @@ function hex(c: string): [number, number, number] {
 let origin: Origin;
 beforeAll(async () => {
   origin = await startOrigin();
-  for (const r of REFS) origin.put(`/${r.file}`, readFileSync(OME_CHANNELS_DIR + r.file));
+  for (const f of [...REFS.map((r) => r.file), 'fluo-2c-u16-be.ome.tif']) origin.put(`/${f}`, readFileSync(OME_CHANNELS_DIR + f));
 });
 afterAll(async () => {
   await origin.stop();
@@ -123,6 +123,38 @@ for (const r of REFS) {
     });
   });
 }
+
+describe('fluo-2c-u16-be.ome.tif: big-endian, horizontal predictor, 128x128 tiles', () => {
+  it("every channel's values equal tifffile's at every level; the composite too", async () => {
+    const file = 'fluo-2c-u16-be.ome.tif';
+    for (const open of [() => openSlide(OME_CHANNELS_DIR + file), () => openSlide(origin.url(`/${file}`))]) {
+      const slide = await open();
+      try {
+        expect(slide.levels.map((l) => [l.width, l.height, l.tileWidth])).toEqual([
+          [200, 150, 128],
+          [100, 75, 128],
+          [50, 37, 128],
+        ]);
+        for (const [level, l] of slide.levels.entries()) {
+          const ref = reference(file, `level${level}`, 2, 16);
+          const got = await slide.readChannels(level, 0, 0, l.width, l.height);
+          got.forEach((p, c) => expect(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(Buffer.from(ref[c]!.buffer)), `level ${level} channel ${c}`).toBe(true));
+        }
+        const ch = slide.channels!;
+        expect(ch.map((c) => [c.name, c.color])).toEqual([
+          ['Nuclei', [0, 255, 255]],
+          ['Membrane', [255, 0, 128]],
+        ]);
+        const ref0 = reference(file, 'level0', 2, 16);
+        const img = await slide.readLevelRegion(0, 0, 0, 200, 150);
+        const want = referenceComposite(ref0, ch.map((c) => ({ color: c.color, limits: c.contrastLimits })), 200 * 150);
+        expect(Buffer.from(img.data).equals(Buffer.from(want))).toBe(true);
+      } finally {
+        await slide.close();
+      }
+    }
+  });
+});
 
 describe('hostile multi-channel files', () => {
   it('a channel count over 8 and a channel without its IFD are typed errors at open', async () => {
