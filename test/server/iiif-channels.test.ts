@@ -114,6 +114,17 @@ describe('IIIF on a multi-channel OME-TIFF', () => {
     expect(c.status).toBe(200);
   });
 
+  it('the JSON API lists the channels (names, colours, types, default limits) and their properties', async () => {
+    const r = await fetch(`${s.url}/slides/${FILE}`);
+    const j = (await r.json()) as { channels: Array<{ index: number; name: string; color: number[]; dataType: string; contrastLimits: number[] }>; properties: Record<string, string> };
+    expect(j.channels.map((c) => [c.index, c.name, c.color, c.dataType, c.contrastLimits])).toEqual([
+      [0, 'DAPI', COLORS[0], 'uint16', defaults[0]],
+      [1, 'FITC', COLORS[1], 'uint16', defaults[1]],
+      [2, 'TRITC', COLORS[2], 'uint16', defaults[2]],
+    ]);
+    expect(j.properties['ome.channel[1].contrast-limits']).toBe(defaults[1]!.join(','));
+  });
+
   it('bad channel parameters are 400; channel parameters on an RGB slide are 400', async () => {
     for (const q of [
       'channel=3',
