@@ -399,11 +399,16 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
   }
 
-  async function navThumbnail(): Promise<void> {
+  async function navThumbnail(display?: ChannelDisplay): Promise<void> {
     if (!o.server || o.slide === undefined || renderer.kind !== 'webgl2') return;
     const img = new Image();
     img.crossOrigin = 'anonymous';
-    img.src = `${o.server.replace(/\/$/, '')}/iiif/3/${encodeURIComponent(o.slide)}/full/!360,360/0/default.jpg`;
+    // a multi-channel slide's thumbnail shows the channels shown (IIIF channel parameters)
+    const hex = (c: number[]): string => c.map((v) => v.toString(16).padStart(2, '0')).join('');
+    const q = display
+      ? `?channels=${display.map((d) => d.index).join(',')}&colors=${display.map((d) => hex(d.color)).join(',')}&limits=${display.map((d) => d.limits.join('-')).join(',')}`
+      : '';
+    img.src = `${o.server.replace(/\/$/, '')}/iiif/3/${encodeURIComponent(o.slide)}/full/!360,360/0/default.jpg${q}`;
     try {
       await img.decode();
     } catch {
@@ -533,12 +538,13 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
           r.on.parentElement?.classList.add('ib-bad');
           return;
         }
+        r.on.parentElement?.classList.remove('ib-bad');
         display.push({ index: r.c.index, color: [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)], limits: [lo, hi] });
       }
       applying = applying.then(() => viewer.setChannels(display)).catch((e: unknown) => console.warn(`imagebox: channels not shown: ${e instanceof Error ? e.message : String(e)}`));
     };
     for (const r of rows) for (const el of [r.on, r.color, r.lo, r.hi]) el.addEventListener('change', apply);
-    tools.append(panel);
+    element.append(panel);
   }
 
   // ---- start -------------------------------------------------------------------------
@@ -657,6 +663,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       await base.setChannels(display);
       lastSent = undefined;
       requestFrame();
+      void navThumbnail(display);
     },
     setGeoJSON(g) {
       setGeo(g).catch((e: unknown) => console.warn(`imagebox: GeoJSON not shown: ${e instanceof Error ? e.message : String(e)}`));
