@@ -5,6 +5,7 @@ import { AreaResampler } from './area-resampler.js';
 import { flatten } from './flatten.js';
 import { decodeTile, type CodecContext } from './decode-tile.js';
 import { composeRegion, resize } from './image-ops.js';
+import { decodeChannelTile } from './tiff-lossless.js';
 
 export function pixelReader(ctx: CodecContext): PixelReader {
   return {
@@ -13,5 +14,6 @@ export function pixelReader(ctx: CodecContext): PixelReader {
     resize: (img, width, height) => resize(ctx.kernels, img, width, height),
     flatten: (img) => flatten(img),
     bandResampler: (sw, sh, dw, dh) => new AreaResampler(ctx.kernels, sw, sh, dw, dh),
+    channel: (tile) => decodeChannelTile(ctx.kernels, tile),
   };
 }

@@ -10,6 +10,13 @@ export interface RGBA {
   data: Uint8Array;
 }
 
+/** One channel's samples (a fluorescence plane), row-major: 8-bit or 16-bit values exactly as stored. */
+export interface ChannelPlane {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint16Array;
+}
+
 /** Decodes one stored tile to RGBA at 1/scale of its stored size (DCT scaling where the codec has it). */
 export type TileDecoder = (tile: EncodedTile, scale?: 1 | 2 | 4 | 8) => Promise<RGBA>;
 
@@ -40,4 +47,6 @@ export interface PixelReader {
   flatten: (img: RGBA) => RGBA;
   /** A band-by-band area resampler from sw x sh down to dw x dh (bounded memory for large regions). */
   bandResampler: (sw: number, sh: number, dw: number, dh: number) => BandResampler;
+  /** One channel of a tile stored one sample per pixel (multi-channel OME-TIFF): its valid part, values exact. */
+  channel?: (tile: EncodedTile) => Promise<ChannelPlane>;
 }

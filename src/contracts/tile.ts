@@ -59,4 +59,6 @@ export interface EncodedTile {
   /** The part of the tile inside the image (edge tiles are cropped to this). */
   validWidth: number;
   validHeight: number;
+  /** The file's byte order, where 16-bit samples are read exactly (channel tiles); little-endian when absent. */
+  littleEndian?: boolean;
 }

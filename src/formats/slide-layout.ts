@@ -12,6 +12,15 @@ export interface LayoutLevel {
   downsample?: number;
 }
 
+/** One channel of a multi-channel (fluorescence) image: its planes, one image per pyramid level. */
+export interface LayoutChannel {
+  name: string;
+  /** Display colour (OME Channel/@Color), 0..255 each. */
+  color: [number, number, number];
+  /** The channel's plane at each level, largest first (the same sizes and tiles as `levels`). */
+  levels: ImageInfo[];
+}
+
 export interface SlideLayout {
   /** OpenSlide's vendor name where OpenSlide reads the file ('aperio', 'generic-tiff'), else ours ('ome-tiff'). */
   vendor: string;
@@ -28,6 +37,8 @@ export interface SlideLayout {
   mppX: number | undefined;
   mppY: number | undefined;
   objectivePower: number | undefined;
+  /** Multi-channel images (OME-TIFF fluorescence): the channels, `levels` being channel 0's. */
+  channels?: LayoutChannel[];
   /** Where we knowingly read the file differently from OpenSlide 3.4.1, and why. */
   notes: string[];
 }

@@ -48,13 +48,13 @@ export function inconsistency(info: ImageInfo): { code: 'E_MALFORMED' | 'E_TOO_L
 }
 
 /** Fail unless a pyramid level can be decoded by us (OpenSlide's message) and its numbers agree. */
-export function assertDecodable(info: ImageInfo, what: string): void {
+export function assertDecodable(info: ImageInfo, what: string, bits: readonly number[] = [8]): void {
   if (!SUPPORTED_COMPRESSIONS.has(info.compression)) {
     throw new ImageboxError('E_NOT_A_SLIDE', `Unsupported TIFF compression: ${info.compression} (${what})`);
   }
   const bad = inconsistency(info);
   if (bad) throw new ImageboxError(bad.code, `${what}: ${bad.message}`);
-  if (info.bitsPerSample !== 8) {
+  if (!bits.includes(info.bitsPerSample)) {
     throw new ImageboxError('E_NOT_A_SLIDE', `${what}: ${info.bitsPerSample}-bit samples are not supported`);
   }
 }

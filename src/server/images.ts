@@ -179,6 +179,7 @@ export class ImageService {
         quality: plan.quality,
         format: plan.format,
         jpegQuality: this.jpegQuality,
+        ...(plan.display ? { display: plan.display } : {}),
       },
       signal,
     );

@@ -2,6 +2,7 @@
 // from the registry (with its change detection), decodes in the pixel pool
 // shared round-robin between connections, and the shared decoded-tile cache.
 import { iccProfileField } from '../stream/icc.js';
+import type { ChannelDisplay } from '../slide/channels.js';
 import { availableParallelism } from 'node:os';
 import type { Slide } from '../slide/slide.js';
 import { FairQueue } from '../stream/fair-queue.js';
@@ -50,6 +51,7 @@ export function slideInfoOf(entry: SlideEntry, slide: Slide): OpenedSlide['info'
     mppY: slide.mppY ?? null,
     objectivePower: slide.objectivePower ?? null,
     associated: slide.associatedImages,
+    ...(slide.channels ? { channels: slide.channels } : {}),
     ...(url ? { url } : {}),
     ...iccProfileField(slide.iccProfile),
   };
@@ -105,7 +107,7 @@ export class ServerStreamHost implements StreamHost {
     return { width: r.width, height: r.height, data: r.body };
   }
 
-  async render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg'): Promise<TilePayload> {
+  async render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay): Promise<TilePayload> {
     const r = await this.fair.run(owner, () =>
       this.pixels.run({
         kind: 'tile',
@@ -115,6 +117,7 @@ export class ServerStreamHost implements StreamHost {
         row,
         format: format === 'jpeg' ? 'jpg' : 'rgba',
         jpegQuality: this.jpegQuality,
+        ...(display ? { display } : {}),
       }),
     );
     return { width: r.width, height: r.height, data: r.body };

@@ -40,7 +40,10 @@ export async function openSlide(input: string | ByteSource | Array<string | Byte
       if (isImageboxError(e, 'E_NOT_A_SLIDE') && e.details?.['dicom'] === true) return await dicomSlide([source], options);
       throw e;
     }
-    return new Slide(source, tiff, isNdpi(tiff) ? await readNdpi(tiff) : readLayout(tiff), options);
+    const slide = new Slide(source, tiff, isNdpi(tiff) ? await readNdpi(tiff) : readLayout(tiff), options);
+    // multi-channel: the default contrast limits from the smallest level's histogram
+    await slide.loadChannelDefaults();
+    return slide;
   } catch (e) {
     if (typeof input === 'string') await source.close?.().catch(() => undefined);
     throw asImageboxError(e, 'E_MALFORMED');

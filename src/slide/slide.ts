@@ -14,9 +14,13 @@ import { MAX_INTERVAL_BYTES, type RestartJpeg } from '../formats/ndpi.js';
 import type { TiffFile } from '../formats/tiff/tiff-file.js';
 import { AperioMissingTiles } from './missing-tiles.js';
 import type { EncodedTile } from '../contracts/tile.js';
-import type { PixelReader, RGBA } from '../contracts/pixels.js';
-import { BAND_PIXELS, levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
+import type { ChannelPlane, PixelReader, RGBA } from '../contracts/pixels.js';
+import { BAND_PIXELS, MAX_REGION_PIXELS, levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
+import { checkDisplay, compositeChannels, defaultDisplay, percentileLimits, type ChannelDisplay, type ChannelInfo } from './channels.js';
 import type { Level } from './types.js';
+
+/** The default contrast limits come from the smallest level when it has at most this many pixels. */
+const DEFAULT_LIMITS_MAX_PIXELS = 1024 * 1024;
 
 /** Arrays at most this big are loaded whole on first use instead of block by block. */
 const LOAD_WHOLE_ARRAY_BYTES = 256 * 1024;
@@ -79,6 +83,10 @@ export class Slide {
   private changedError: ImageboxError | undefined;
   /** The ICC profile the slide's pixels are in, when the file gives one (DICOM optical path). */
   readonly iccProfile: Uint8Array | undefined;
+  /** Multi-channel slides: each channel's plane per level (channel 0's are levelInfo). */
+  private readonly channelLevels: ImageInfo[][] | undefined;
+  private readonly channelInfo: ChannelInfo[] | undefined;
+  private readonly props: Record<string, string>;
 
   constructor(
     readonly source: ByteSource,
@@ -115,7 +123,15 @@ export class Slide {
       props[`openslide.level[${i}].tile-height`] = String(l.tileHeight);
       props[`openslide.level[${i}].downsample`] = formatG17(l.downsample);
     });
-    this.properties = props;
+    this.properties = this.props = props;
+    if (layout.channels) {
+      this.channelLevels = layout.channels.map((c) => c.levels);
+      this.channelInfo = layout.channels.map((c, index) => {
+        const bits = c.levels[0]!.bitsPerSample;
+        const max = bits === 16 ? 65535 : 255;
+        return { index, name: c.name, color: c.color, dataType: bits === 16 ? 'uint16' : 'uint8', max, contrastLimits: [0, max] };
+      });
+    }
     source.onChange?.((e) => {
       this.changedError ??= e;
     });
@@ -174,27 +190,134 @@ export class Slide {
     return this.segment(info, level, col, row, signal);
   }
 
-  /** The decoded tile at (col, row) of a level, cropped to the image. */
-  readTile(level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA> {
-    return readTile(this, this.pixelReader(), level, col, row, signal);
+  /**
+   * The decoded tile at (col, row) of a level, cropped to the image. On a
+   * multi-channel slide every RGBA read is the composite of `display` (default:
+   * every channel, the file's colours, the default contrast limits).
+   */
+  async readTile(level: number, col: number, row: number, signal?: AbortSignal, display?: ChannelDisplay): Promise<RGBA> {
+    return readTile(this, this.pixelReader(display), level, col, row, signal);
   }
 
   /**
    * OpenSlide's read_region: (x, y) in level-0 pixels, w x h pixels of `level`,
    * composed across tile borders; outside the image and missing tiles transparent.
    */
-  readRegion(x: number, y: number, level: number, width: number, height: number, signal?: AbortSignal): Promise<RGBA> {
-    return readRegion(this, this.pixelReader(), x, y, level, width, height, signal);
+  async readRegion(x: number, y: number, level: number, width: number, height: number, signal?: AbortSignal, display?: ChannelDisplay): Promise<RGBA> {
+    return readRegion(this, this.pixelReader(display), x, y, level, width, height, signal);
   }
 
   /** Pixels of a level's own grid (integer level coordinates), optionally at 1/scale (DCT-scaled decode). */
-  readLevelRegion(level: number, x: number, y: number, width: number, height: number, signal?: AbortSignal, scale: 1 | 2 | 4 | 8 = 1): Promise<RGBA> {
-    return levelRegion(this, this.pixelReader(), level, x, y, width, height, signal, scale);
+  async readLevelRegion(level: number, x: number, y: number, width: number, height: number, signal?: AbortSignal, scale: 1 | 2 | 4 | 8 = 1, display?: ChannelDisplay): Promise<RGBA> {
+    return levelRegion(this, this.pixelReader(display), level, x, y, width, height, signal, scale);
   }
 
   /** A level-0 region read from `level` and delivered at outWidth x outHeight (IIIF): DCT-scaled decode + the remaining resample. */
-  readScaledRegion(level: number, x0: number, y0: number, w0: number, h0: number, outWidth: number, outHeight: number, signal?: AbortSignal): Promise<RGBA> {
-    return readScaledRegion(this, this.pixelReader(), level, x0, y0, w0, h0, outWidth, outHeight, signal);
+  async readScaledRegion(
+    level: number,
+    x0: number,
+    y0: number,
+    w0: number,
+    h0: number,
+    outWidth: number,
+    outHeight: number,
+    signal?: AbortSignal,
+    display?: ChannelDisplay,
+  ): Promise<RGBA> {
+    return readScaledRegion(this, this.pixelReader(display), level, x0, y0, w0, h0, outWidth, outHeight, signal);
+  }
+
+  /** The channels of a multi-channel slide (OME-TIFF fluorescence), undefined for RGB slides. */
+  get channels(): ChannelInfo[] | undefined {
+    return this.channelInfo?.map((c) => ({ ...c, color: [...c.color], contrastLimits: [...c.contrastLimits] }));
+  }
+
+  /** The stored tile of one channel (multi-channel slides; channel 0's is tile()). */
+  async channelTile(channel: number, level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
+    const planes = this.channelLevels;
+    if (!planes) throw new ImageboxError('E_BAD_REQUEST', `a ${this.vendor} slide has no channels`);
+    const info = planes[channel]?.[level];
+    if (!Number.isInteger(channel) || !info) throw new ImageboxError('E_BAD_REQUEST', `no channel ${channel} at level ${level} (${planes.length} channels, ${this.levels.length} levels)`);
+    const l = this.levels[level]!;
+    if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= l.cols || row >= l.rows) {
+      throw new ImageboxError('E_BAD_REQUEST', `no tile (${col}, ${row}) at level ${level} (${l.cols} x ${l.rows} tiles)`);
+    }
+    return this.withByteOrder(await this.segment(info, level, col, row, signal));
+  }
+
+  /** A tile marked big-endian when the file is (16-bit channel values are read exactly). */
+  private withByteOrder(t: EncodedTile): EncodedTile {
+    return isTiff(this.container) && !this.container.littleEndian ? { ...t, littleEndian: false } : t;
+  }
+
+  /**
+   * Channel values of a region of a level's grid (integer level coordinates; may
+   * overhang the image, where the values are 0): one plane per channel asked
+   * (default: all), each value exactly as stored (8- or 16-bit).
+   */
+  async readChannels(level: number, x: number, y: number, width: number, height: number, channels?: readonly number[], signal?: AbortSignal): Promise<ChannelPlane[]> {
+    const info = this.channelInfo;
+    if (!info) throw new ImageboxError('E_BAD_REQUEST', `a ${this.vendor} slide has no channels`);
+    const l = this.levels[level];
+    if (!l) throw new ImageboxError('E_BAD_REQUEST', `no level ${level} (the slide has ${this.levels.length})`);
+    if (![x, y, width, height].every(Number.isSafeInteger) || width <= 0 || height <= 0) {
+      throw new ImageboxError('E_BAD_REQUEST', `region ${x},${y} ${width}x${height}`);
+    }
+    const list = channels ?? info.map((c) => c.index);
+    if (list.length > info.length) throw new ImageboxError('E_BAD_REQUEST', `${list.length} channels asked, the slide has ${info.length}`);
+    for (const c of list) if (!info[c]) throw new ImageboxError('E_BAD_REQUEST', `no channel ${c} (the slide has ${info.length})`);
+    if (width * height * list.length > MAX_REGION_PIXELS) {
+      throw new ImageboxError('E_TOO_LARGE', `${list.length} channels of ${width}x${height} are over the ${MAX_REGION_PIXELS / (1024 * 1024)} M samples a read may have`);
+    }
+    const px = this.pixelReader();
+    const decode = px.channel;
+    if (!decode) throw new ImageboxError('E_INTERNAL', 'these decoders read no channel samples');
+    const c0 = Math.max(0, Math.floor(x / l.tileWidth));
+    const r0 = Math.max(0, Math.floor(y / l.tileHeight));
+    const c1 = Math.min(l.cols - 1, Math.floor((x + width - 1) / l.tileWidth));
+    const r1 = Math.min(l.rows - 1, Math.floor((y + height - 1) / l.tileHeight));
+    return Promise.all(
+      list.map(async (c) => {
+        const out = info[c]!.max > 255 ? new Uint16Array(width * height) : new Uint8Array(width * height);
+        const jobs: Promise<void>[] = [];
+        // every tile read starts in the same tick (the range scheduler coalesces them)
+        for (let r = r0; r <= r1; r++) {
+          for (let col = c0; col <= c1; col++) {
+            jobs.push(
+              this.channelTile(c, level, col, r, signal).then(async (t) => {
+                const p = await decode(t);
+                const tx = col * l.tileWidth - x;
+                const ty = r * l.tileHeight - y;
+                const sx = Math.max(0, -tx);
+                const ex = Math.min(p.width, width - tx);
+                for (let yy = Math.max(0, -ty); yy < Math.min(p.height, height - ty); yy++) {
+                  if (ex > sx) out.set(p.data.subarray(yy * p.width + sx, yy * p.width + ex), (ty + yy) * width + tx + sx);
+                }
+              }),
+            );
+          }
+        }
+        await Promise.all(jobs);
+        return { width, height, data: out };
+      }),
+    );
+  }
+
+  /**
+   * Set each channel's default contrast limits from the histogram of the smallest
+   * level (DEFAULT_PERCENTILES) and list them in the properties
+   * (ome.channel[i].contrast-limits). openSlide calls it once; a no-op for RGB slides.
+   */
+  async loadChannelDefaults(signal?: AbortSignal): Promise<void> {
+    const info = this.channelInfo;
+    if (!info) return;
+    const last = this.levels.length - 1;
+    const l = this.levels[last]!;
+    if (l.width * l.height <= DEFAULT_LIMITS_MAX_PIXELS && this.options.pixels?.channel) {
+      const planes = await this.readChannels(last, 0, 0, l.width, l.height, undefined, signal);
+      planes.forEach((p, i) => (info[i]!.contrastLimits = percentileLimits(p.data, info[i]!.max)));
+    }
+    for (const c of info) this.props[`ome.channel[${c.index}].contrast-limits`] = `${c.contrastLimits[0]},${c.contrastLimits[1]}`;
   }
 
   /** The level OpenSlide would read for a downsample: the largest downsample not above it. */
@@ -248,10 +371,29 @@ export class Slide {
     return px.compose(info.width, info.height, placed);
   }
 
-  private pixelReader(): PixelReader {
+  private pixelReader(display?: ChannelDisplay): PixelReader {
     const px = this.options.pixels;
     if (!px) throw new ImageboxError('E_INTERNAL', 'this slide was opened without decoders (options.pixels)');
-    return px;
+    const info = this.channelInfo;
+    if (!info) {
+      if (display) throw new ImageboxError('E_BAD_REQUEST', `a ${this.vendor} slide has no channels to display`);
+      return px;
+    }
+    const shown = display ?? defaultDisplay(info);
+    checkDisplay(shown, info);
+    const decodeChannel = px.channel;
+    if (!decodeChannel) throw new ImageboxError('E_INTERNAL', 'these decoders read no channel samples');
+    // tiles of channel 0 (what region.ts reads) stand for the same tile of every channel shown
+    return {
+      ...px,
+      decode: async (tile, scale = 1) => {
+        const planes = await Promise.all(
+          shown.map(async (s) => decodeChannel(s.index === 0 || tile.level < 0 ? this.withByteOrder(tile) : await this.channelTile(s.index, tile.level, tile.col, tile.row))),
+        );
+        const img = compositeChannels(planes, shown, tile.validWidth, tile.validHeight);
+        return scale === 1 ? img : px.resize(img, Math.ceil(img.width / scale), Math.ceil(img.height / scale));
+      },
+    };
   }
 
   /** The stored strips of an associated image (thumbnail, label, macro), each as an EncodedTile (col 0). */

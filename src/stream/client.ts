@@ -7,6 +7,7 @@
 //   s.on('tile', (t) => { ... });
 //   await s.view(slide.handle, { level: 0, x: 4096, y: 2048, width: 1920, height: 1080 });
 //   s.stats(); await s.close();
+import type { ChannelDisplay } from '../slide/channels.js';
 import { ImageboxError, type ErrorCode } from '../errors.js';
 import {
   MessageType,
@@ -195,7 +196,7 @@ export class TileStream {
   }
 
   /** Open a slide by the identifier /iiif/3/{id} takes. */
-  open(id: string): Promise<StreamSlide> {
+  open(id: string, options: { channels?: ChannelDisplay } = {}): Promise<StreamSlide> {
     this.check();
     const requestId = this.nextRequest++;
     return new Promise((resolve, reject) => {
@@ -204,7 +205,7 @@ export class TileStream {
         reject(new ImageboxError('E_TIMEOUT', `no answer to OPEN ${id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.opens.set(requestId, { resolve, reject, timer });
-      this.ws.send(encodeClientMessage({ type: MessageType.Open, requestId, slide: id }));
+      this.ws.send(encodeClientMessage({ type: MessageType.Open, requestId, slide: id, ...(options.channels ? { channels: options.channels } : {}) }));
     });
   }
 

@@ -5,6 +5,7 @@
 import type { EncodedTile } from '../contracts/tile.js';
 import type { Slide } from '../slide/slide.js';
 import type { SlideInfo } from './protocol.js';
+import type { ChannelDisplay } from '../slide/channels.js';
 
 /** Which bytes of which slide a tile came from: the id, the version (validator), and what a worker needs to open it. */
 export interface SlideRef {
@@ -48,7 +49,7 @@ export interface StreamHost {
   /** Decode a stored tile in a pixel worker (round-robin between owners): RGBA of its valid part, or a JPEG of it. */
   decode(owner: object, tile: EncodedTile, ref: SlideRef, format: 'rgba' | 'jpeg'): Promise<TilePayload>;
   /** Render a tile that cannot be decoded alone (an Aperio missing tile re-rendered from the level above). */
-  render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg'): Promise<TilePayload>;
+  render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay): Promise<TilePayload>;
   /** The shared, byte-bounded cache of decoded tiles. */
   cached(ref: SlideRef, key: number): TilePayload | undefined;
   remember(ref: SlideRef, key: number, p: TilePayload): void;

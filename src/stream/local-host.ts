@@ -4,6 +4,7 @@
 // runs a StreamSession over it in a Web Worker, so the no-server path has the
 // same scheduler, prefetch rules and protocol as the server. Isomorphic.
 import { iccProfileField } from './icc.js';
+import type { ChannelDisplay } from '../slide/channels.js';
 import { cropTo } from '../codecs/crop.js';
 import { asImageboxError, isImageboxError } from '../errors.js';
 import type { PixelReader } from '../contracts/pixels.js';
@@ -54,6 +55,7 @@ export class LocalStreamHost implements StreamHost {
       mppY: s.mppY ?? null,
       objectivePower: s.objectivePower ?? null,
       associated: s.associatedImages,
+      ...(s.channels ? { channels: s.channels } : {}),
       url: id,
       ...iccProfileField(s.iccProfile),
     };
@@ -99,9 +101,9 @@ export class LocalStreamHost implements StreamHost {
     }
   }
 
-  async render(_owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg'): Promise<TilePayload> {
+  async render(_owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay): Promise<TilePayload> {
     const s = await this.slide(ref.id);
-    return this.finish(await s.readTile(level, col, row), format);
+    return this.finish(await s.readTile(level, col, row, undefined, display), format);
   }
 
   cached(ref: SlideRef, key: number): TilePayload | undefined {

@@ -7,6 +7,7 @@
 //   u8 type | u8 version (1) | u16 flags | u32 id (request id or view sequence)
 // Hot frames (VIEW, TILE, VIEW_DONE, CANCEL, CLOSE) have fixed binary bodies;
 // rare ones (HELLO, OPEN, WELCOME, SLIDE, ERROR, STATS) carry UTF-8 JSON.
+import type { ChannelDisplay, ChannelInfo } from '../slide/channels.js';
 import type { Level } from '../slide/types.js';
 import { ImageboxError, type ErrorCode } from '../errors.js';
 
@@ -76,6 +77,8 @@ export interface Open {
   requestId: number;
   /** The identifier /iiif/3/{id} takes (percent-decoded). */
   slide: string;
+  /** Multi-channel slides: the channels to composite into the tiles of this handle (default: the slide's default display). */
+  channels?: ChannelDisplay;
 }
 
 export interface View {
@@ -147,6 +150,8 @@ export interface SlideInfo {
   mppY: number | null;
   objectivePower: number | null;
   associated: { name: string; width: number; height: number }[];
+  /** Multi-channel slides: the channels (names, colours, types, default contrast limits); tiles are their composite. */
+  channels?: ChannelInfo[];
   /** The slide's public origin URL, when it is fetched from one without credentials (direct mode may read it). */
   url?: string;
   /** Set when this replaces an earlier SLIDE for the same handle (the slide's bytes changed). */
@@ -247,7 +252,7 @@ export function encodeClientMessage(m: ClientMessage): Uint8Array {
       return jsonFrame(m.type, 0, body);
     }
     case MessageType.Open:
-      return jsonFrame(m.type, m.requestId, { slide: m.slide });
+      return jsonFrame(m.type, m.requestId, m.channels ? { slide: m.slide, channels: m.channels } : { slide: m.slide });
     case MessageType.View: {
       const buf = new Uint8Array(HEADER_BYTES + VIEW_BODY);
       const dv = header(buf, m.type, 0, m.seq);
@@ -364,7 +369,9 @@ export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer): ClientMess
       const j = jsonBody(b, 4096);
       const slide = j['slide'];
       if (typeof slide !== 'string' || slide.length === 0 || slide.length > 3000) throw bad('slide must be a non-empty identifier');
-      return { type, requestId: id, slide };
+      const channels = j['channels'];
+      if (channels === undefined) return { type, requestId: id, slide };
+      return { type, requestId: id, slide, channels: channelDisplayShape(channels, bad) };
     }
     case MessageType.View: {
       exactly(b, VIEW_BODY, 'VIEW');
@@ -440,4 +447,19 @@ export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer): ServerMess
     default:
       throw bad(`unknown message type 0x${type.toString(16).padStart(2, '0')}`);
   }
+}
+
+/** An OPEN frame's channel display, checked for shape (the session checks it against the slide). */
+function channelDisplayShape(v: unknown, bad: (m: string) => Error): ChannelDisplay {
+  if (!Array.isArray(v) || v.length > 8) throw bad('channels must be an array of at most 8 channel settings');
+  const int = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= max;
+  return v.map((c: unknown) => {
+    const o = c as { index?: unknown; color?: unknown; limits?: unknown };
+    if (typeof c !== 'object' || c === null || !int(o.index, 7)) throw bad('a channel setting needs an index 0..7');
+    const color = o.color;
+    const limits = o.limits;
+    if (!Array.isArray(color) || color.length !== 3 || !color.every((x) => int(x, 255))) throw bad('a channel colour is [r, g, b], 0..255');
+    if (!Array.isArray(limits) || limits.length !== 2 || !limits.every((x) => int(x, 65535))) throw bad('channel limits are [lo, hi], integers 0..65535');
+    return { index: o.index, color: [color[0], color[1], color[2]], limits: [limits[0], limits[1]] };
+  });
 }

@@ -16,6 +16,7 @@
 import { ImageboxError, asImageboxError, isImageboxError, publicMessage, type ErrorCode } from '../errors.js';
 import { storedTileAsJpeg } from '../codecs/jpeg-splice.js';
 import type { EncodedTile } from '../contracts/tile.js';
+import { checkDisplay, type ChannelDisplay } from '../slide/channels.js';
 import type { OpenedSlide, SlideRef, StreamHost, TilePayload } from './host.js';
 import { readTiles } from './prefetch.js';
 import {
@@ -69,6 +70,8 @@ export interface StreamTransport {
 
 interface SlideStream {
   handle: number;
+  /** Multi-channel slides: the channels its tiles composite (undefined: the slide's default). */
+  display: ChannelDisplay | undefined;
   id: string;
   info: OpenedSlide['info'];
   ref: SlideRef;
@@ -183,7 +186,7 @@ export class StreamSession {
       case MessageType.Hello:
         return this.onHello(m);
       case MessageType.Open:
-        return void this.onOpen(m.requestId, m.slide);
+        return void this.onOpen(m.requestId, m.slide, m.channels);
       case MessageType.View:
         return this.onView(m);
       case MessageType.Cancel:
@@ -238,7 +241,7 @@ export class StreamSession {
     );
   }
 
-  private async onOpen(requestId: number, id: string): Promise<void> {
+  private async onOpen(requestId: number, id: string, display?: ChannelDisplay): Promise<void> {
     try {
       this.options.authorise?.(id);
     } catch (e) {
@@ -264,9 +267,19 @@ export class StreamSession {
     }
     this.opening--;
     if (this.closed) return;
+    if (display) {
+      try {
+        if (!opened.info.channels) throw new ImageboxError('E_BAD_REQUEST', `channels: slide ${id} has no channels`);
+        checkDisplay(display, opened.info.channels);
+      } catch (e) {
+        this.clientError(requestId, asImageboxError(e));
+        return;
+      }
+    }
     const handle = this.nextHandle++;
     const s: SlideStream = {
       handle,
+      display,
       id,
       info: opened.info,
       ref: opened.ref,
@@ -584,8 +597,12 @@ export class StreamSession {
       flags |= TileFlag.Missing;
     } else if (t.missing) {
       // re-rendered from the level above, as readTile does (OpenSlide's rule)
-      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding);
+      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display);
       flags |= TileFlag.Transcoded;
+    } else if (s.info.channels) {
+      // multi-channel: the composite of the handle's channels, rendered in a worker (not in the shared cache)
+      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display);
+      if (encoding === 'jpeg') flags |= TileFlag.Transcoded;
     } else {
       const asStored = stored ?? (encoding === 'jpeg' ? storedTileAsJpeg(t) : undefined);
       if (asStored) {

@@ -5,6 +5,7 @@
 // without the viewer noticing, and goes back to the stream when the server
 // returns. Decoded tiles are held as textures, least recently used dropped
 // beyond a byte bound.
+import type { ChannelDisplay } from '../../src/slide/channels.js';
 import { TileStream, connectTileStream, type StreamSlide, type StreamTile, type WebSocketConstructor } from '../../src/stream/client.js';
 import type { Quad, Renderer, Texture } from './renderer.js';
 import { levelFor, levelRect, type Grid, type ViewState, type Viewport } from './view.js';
@@ -71,6 +72,10 @@ export class SlideLayer {
   private closed = false;
   private clock = 0;
   private publicUrl: string | undefined;
+  /** Multi-channel slides: the channels shown (undefined: the slide's default display). */
+  private display: ChannelDisplay | undefined;
+  /** The display of the tiles held (set once a reopened slide replaced them). */
+  private shown: ChannelDisplay | undefined;
   readonly stats: LayerStats = { tilesReceived: 0, tilesDrawn: 0, bytes: 0, cacheHits: 0, originRequests: 0, switches: 0 };
 
   constructor(
@@ -117,8 +122,9 @@ export class SlideLayer {
     let nav: StreamSlide;
     try {
       const id = mode === 'stream' ? this.src.slide! : this.publicUrl!;
-      info = await s.open(id);
-      nav = await s.open(id);
+      const o = this.display ? { channels: this.display } : {};
+      info = await s.open(id, o);
+      nav = await s.open(id, o);
     } catch (e) {
       await s.close().catch(() => undefined);
       throw e;
@@ -139,7 +145,10 @@ export class SlideLayer {
     if (this.lastConnected && this.lastConnected !== mode) this.stats.switches++;
     this.lastConnected = mode;
     this.mode = mode;
-    s.on('tile', (t) => this.onTile(t));
+    s.on('tile', (t) => {
+      // tiles of a connection being replaced (another channel display) are not this layer's any more
+      if (this.stream === s) this.onTile(t);
+    });
     s.on('slide', (changed) => {
       if (changed.handle === this.handle) {
         this.info = changed;
@@ -186,6 +195,26 @@ export class SlideLayer {
         this.scheduleReconnect();
       }
     }, this.reconnectDelay);
+  }
+
+  /** The channels shown (multi-channel slides); undefined: the slide's default display. */
+  get channels(): ChannelDisplay | undefined {
+    return this.shown?.map((d) => ({ index: d.index, color: [...d.color], limits: [...d.limits] }));
+  }
+
+  /**
+   * Show these channels (on/off, colour, contrast limits): the slide is opened
+   * again with them (the server, or the direct-mode worker, composites the tiles)
+   * and what is held is dropped once the new connection is there.
+   */
+  async setChannels(display: ChannelDisplay | undefined): Promise<void> {
+    if (!this.info?.channels) throw new Error('this slide has no channels');
+    this.display = display?.map((d) => ({ index: d.index, color: [...d.color], limits: [...d.limits] }));
+    await this.connect(this.mode === 'direct' ? 'direct' : 'stream');
+    this.shown = this.display;
+    this.dropAll();
+    this.resend();
+    this.onChange();
   }
 
   private resend(): void {

@@ -14,6 +14,7 @@ import { attachInput } from './input.js';
 import { Canvas2dRenderer, WebGl2Renderer, type Quad, type Renderer } from './renderer.js';
 import { SlideLayer, type LayerSource, type Mode } from './slide-layer.js';
 import { clampView, fitZoom, zoomAround, type ViewState, type Viewport } from './view.js';
+import type { ChannelDisplay, ChannelInfo } from '../../src/slide/channels.js';
 
 export interface ViewerOptions extends LayerSource {
   /** Where viewer.js, direct-worker.js, kernels.wasm and openjpeg.wasm are (default: next to this script). */
@@ -60,6 +61,12 @@ export interface Viewer {
   /** The canvas as RGBA (device pixels) and the view it shows. */
   snapshot(): { width: number; height: number; data: Uint8Array; view: { x: number; y: number; zoom: number }; dpr: number };
   overlays: OverlayHandle[];
+  /** Multi-channel slides: the channels (names, colours, default contrast limits); undefined for RGB slides. */
+  readonly channels: ChannelInfo[] | undefined;
+  /** The channels shown: each enabled one with its colour and contrast limits (the slide's default until set). */
+  getChannels(): ChannelDisplay | undefined;
+  /** Show these channels (on/off = listed or not, colour, contrast limits [lo, hi]); resolves once the slide is reopened with them. */
+  setChannels(display: ChannelDisplay): Promise<void>;
   setGeoJSON(g: unknown): void;
   /** Also pan/zoom programmatically with the same rules as the input. */
   zoomBy(factor: number, sx?: number, sy?: number): void;
@@ -392,11 +399,16 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
     c.strokeRect((view.cx - vp.width / 2 / view.zoom) * s, (view.cy - vp.height / 2 / view.zoom) * s, (vp.width / view.zoom) * s, (vp.height / view.zoom) * s);
   }
 
-  async function navThumbnail(): Promise<void> {
+  async function navThumbnail(display?: ChannelDisplay): Promise<void> {
     if (!o.server || o.slide === undefined || renderer.kind !== 'webgl2') return;
     const img = new Image();
     img.crossOrigin = 'anonymous';
-    img.src = `${o.server.replace(/\/$/, '')}/iiif/3/${encodeURIComponent(o.slide)}/full/!360,360/0/default.jpg`;
+    // a multi-channel slide's thumbnail shows the channels shown (IIIF channel parameters)
+    const hex = (c: number[]): string => c.map((v) => v.toString(16).padStart(2, '0')).join('');
+    const q = display
+      ? `?channels=${display.map((d) => d.index).join(',')}&colors=${display.map((d) => hex(d.color)).join(',')}&limits=${display.map((d) => d.limits.join('-')).join(',')}`
+      : '';
+    img.src = `${o.server.replace(/\/$/, '')}/iiif/3/${encodeURIComponent(o.slide)}/full/!360,360/0/default.jpg${q}`;
     try {
       await img.decode();
     } catch {
@@ -457,6 +469,7 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
         /* no info panel then */
       }
     }
+    if (d.channels) channelPanel(d.channels);
     for (const [i, l] of overlays.entries()) {
       const row = document.createElement('label');
       row.className = 'ib-overlay';
@@ -474,6 +487,64 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       row.append(box, document.createTextNode(` ${o.overlays?.[i]?.name ?? `overlay ${i + 1}`} `), range);
       tools.append(row);
     }
+  }
+
+  /** One row per channel: on/off, colour, contrast limits (lo, hi); a change reopens the slide with them. */
+  function channelPanel(channels: ChannelInfo[]): void {
+    const panel = document.createElement('div');
+    panel.className = 'ib-channels';
+    const hex = (c: [number, number, number]): string => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+    const rows = channels.map((c) => {
+      const row = document.createElement('div');
+      row.className = 'ib-channel';
+      row.dataset['channel'] = String(c.index);
+      const on = document.createElement('input');
+      on.type = 'checkbox';
+      on.checked = true;
+      on.className = 'ib-ch-on';
+      on.title = `show ${c.name}`;
+      const color = document.createElement('input');
+      color.type = 'color';
+      color.value = hex(c.color);
+      color.className = 'ib-ch-color';
+      const limit = (v: number, cls: string, title: string): HTMLInputElement => {
+        const n = document.createElement('input');
+        n.type = 'number';
+        n.min = '0';
+        n.max = String(c.max);
+        n.step = '1';
+        n.value = String(v);
+        n.className = cls;
+        n.title = title;
+        return n;
+      };
+      const lo = limit(c.contrastLimits[0], 'ib-ch-lo', `${c.name}: shown as black at or below`);
+      const hi = limit(c.contrastLimits[1], 'ib-ch-hi', `${c.name}: shown at full colour at or above`);
+      const name = document.createElement('span');
+      name.textContent = ` ${c.name} `;
+      row.append(on, color, name, lo, hi);
+      panel.append(row);
+      return { c, on, color, lo, hi };
+    });
+    let applying: Promise<void> = Promise.resolve();
+    const apply = (): void => {
+      const display: ChannelDisplay = [];
+      for (const r of rows) {
+        if (!r.on.checked) continue;
+        const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(r.color.value);
+        const lo = Math.round(Number(r.lo.value));
+        const hi = Math.round(Number(r.hi.value));
+        if (!m || !(lo >= 0 && hi > lo && hi <= r.c.max)) {
+          r.on.parentElement?.classList.add('ib-bad');
+          return;
+        }
+        r.on.parentElement?.classList.remove('ib-bad');
+        display.push({ index: r.c.index, color: [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)], limits: [lo, hi] });
+      }
+      applying = applying.then(() => viewer.setChannels(display)).catch((e: unknown) => console.warn(`imagebox: channels not shown: ${e instanceof Error ? e.message : String(e)}`));
+    };
+    for (const r of rows) for (const el of [r.on, r.color, r.lo, r.hi]) el.addEventListener('change', apply);
+    element.append(panel);
   }
 
   // ---- start -------------------------------------------------------------------------
@@ -580,6 +651,20 @@ export function createViewer(element: HTMLElement, o: ViewerOptions): Viewer {
       return { ...r, view: viewer.getView(), dpr: vp.dpr };
     },
     overlays: handles,
+    get channels() {
+      return base.info?.channels?.map((c) => ({ ...c, color: [...c.color] as [number, number, number], contrastLimits: [...c.contrastLimits] as [number, number] }));
+    },
+    getChannels() {
+      const ch = base.info?.channels;
+      if (!ch) return undefined;
+      return base.channels ?? ch.map((c) => ({ index: c.index, color: [...c.color] as [number, number, number], limits: [...c.contrastLimits] as [number, number] }));
+    },
+    async setChannels(display) {
+      await base.setChannels(display);
+      lastSent = undefined;
+      requestFrame();
+      void navThumbnail(display);
+    },
     setGeoJSON(g) {
       setGeo(g).catch((e: unknown) => console.warn(`imagebox: GeoJSON not shown: ${e instanceof Error ? e.message : String(e)}`));
     },

@@ -197,6 +197,7 @@ function imageInfoOf(parts: Array<{ instance: DicomInstance; img: InstanceImage 
     bitsPerSample: img.bitsAllocated,
     predictor: 1,
     planarConfig: 1,
+    sampleFormat: 1,
     subfileType: 0,
     ycbcrSubsampling: [2, 2],
     jpegTables: undefined,

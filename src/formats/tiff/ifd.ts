@@ -63,6 +63,8 @@ export interface ImageInfo {
   bitsPerSample: number;
   predictor: number;
   planarConfig: number;
+  /** TIFF SampleFormat: 1 unsigned integer (the default), 2 signed, 3 floating point. */
+  sampleFormat: number;
   subfileType: number;
   ycbcrSubsampling: [number, number];
   jpegTables: Uint8Array | undefined;
@@ -108,6 +110,7 @@ export function imageInfo(ifd: Ifd): ImageInfo | undefined {
     bitsPerSample: num(ifd, Tag.BitsPerSample) ?? 1,
     predictor: num(ifd, Tag.Predictor) ?? 1,
     planarConfig: num(ifd, Tag.PlanarConfig) ?? 1,
+    sampleFormat: num(ifd, Tag.SampleFormat) ?? 1,
     subfileType: num(ifd, Tag.NewSubfileType) ?? 0,
     ycbcrSubsampling: [sub?.[0] ?? 2, sub?.[1] ?? 2],
     jpegTables: bytes(ifd, Tag.JPEGTables),

@@ -8,6 +8,7 @@ import { requireSlide } from '../access.js';
 import { decodeIdentifier, encodeIdentifier } from '../iiif/identifier.js';
 import { CONTEXT_3, infoJson2, infoJson3, PROFILE_2, PROFILE_3 } from '../iiif/info.js';
 import { planImage } from '../iiif/plan.js';
+import { canonicalChannelQuery, channelDisplay, displayKey } from '../iiif/channels.js';
 import { parseImageRequest, type IiifVersion } from '../iiif/request.js';
 import { baseUrl, CORS, type HttpRequest, type HttpResponse } from './types.js';
 
@@ -48,8 +49,14 @@ export async function iiifHandler(ctx: ServerContext, req: HttpRequest, version:
   }
   const request = parseImageRequest(version, [rest[1]!, rest[2]!, rest[3]!, rest[4]!], ctx.formats);
   return ctx.registry.use(id, async (entry, slide) => {
-    const plan = planImage(request, slide, ctx.limits);
-    const links = `<${prefix}/${plan.canonical}>;rel="canonical", ${profileLink}`;
-    return ctx.images.respond(req, entry, slide, plan, `iiif\n${plan.canonical}`, { Link: links }, signal);
+    const channels = slide.channels;
+    const display = channelDisplay(req.query, channels);
+    // a multi-channel tile is never sent as stored (its pixels are a composite)
+    const plan = { ...planImage(request, slide, ctx.limits), ...(channels ? { passthrough: undefined } : {}), ...(display ? { display } : {}) };
+    const canonical = display ? `${plan.canonical}?${canonicalChannelQuery(display)}` : plan.canonical;
+    const links = `<${prefix}/${canonical}>;rel="canonical", ${profileLink}`;
+    // the display is part of what the response is (cache key and ETag)
+    const key = display ? `iiif\n${plan.canonical}\nchannels ${displayKey(display)}` : `iiif\n${plan.canonical}`;
+    return ctx.images.respond(req, entry, slide, plan, key, { Link: links }, signal);
   });
 }

@@ -48,6 +48,7 @@ export async function slidesHandler(ctx: ServerContext, req: HttpRequest, rest: 
         objectivePower: d.objectivePower ?? null,
         levels: d.levels,
         associated: d.associated.map((a) => ({ ...a, url: `${base}/slides/${encodeIdentifier(id)}/associated/${encodeURIComponent(a.name)}` })),
+        ...(slide.channels ? { channels: slide.channels } : {}),
         properties: d.properties,
       });
     });

@@ -4,6 +4,7 @@
 import { ImageboxError } from '../../errors.js';
 import { badRequest } from '../http-error.js';
 import type { Format, ImageRequest, Quality } from './request.js';
+import type { ChannelDisplay } from '../../slide/channels.js';
 
 export interface Limits {
   /** Output width, height and pixels (IIIF's maxWidth, maxHeight, maxArea; in info.json). */
@@ -66,6 +67,8 @@ export interface ImagePlan {
   passthrough: { level: number; col: number; row: number } | undefined;
   /** "{region}/{size}/{rotation}/{quality}.{format}" in the version's canonical syntax. */
   canonical: string;
+  /** Multi-channel slides: the channels shown (query parameters); the slide's default display when absent. */
+  display?: ChannelDisplay;
 }
 
 /** The integer IIIF scale factor of a level, when its downsample is (nearly) one. */

@@ -5,10 +5,11 @@ import type { Slide } from '../../slide/slide.js';
 import type { RGBA } from '../../contracts/pixels.js';
 import type { EncodedTile } from '../../contracts/tile.js';
 import type { Format } from '../iiif/request.js';
+import type { ChannelDisplay } from '../../slide/channels.js';
 
 /** Renders a level-0 region (x0, y0, w, h) of a slide, read from `level`, resampled to outW x outH. */
 export interface RegionRenderer {
-  region(slide: Slide, level: number, x0: number, y0: number, w: number, h: number, outW: number, outH: number, signal?: AbortSignal): Promise<RGBA>;
+  region(slide: Slide, level: number, x0: number, y0: number, w: number, h: number, outW: number, outH: number, signal?: AbortSignal, display?: ChannelDisplay): Promise<RGBA>;
 }
 
 export interface EncodeOptions {
@@ -34,7 +35,7 @@ export interface PixelBackend {
   /** One stored tile decoded (its full stored size for JPEG; callers crop to the valid part). */
   decode?(tile: EncodedTile): Promise<RGBA>;
   /** One tile of a slide as readTile gives it (valid part; missing tiles re-rendered). */
-  tile?(slide: Slide, level: number, col: number, row: number, signal?: AbortSignal): Promise<RGBA>;
+  tile?(slide: Slide, level: number, col: number, row: number, signal?: AbortSignal, display?: ChannelDisplay): Promise<RGBA>;
 }
 
 export type CreateBackend = () => Promise<PixelBackend>;

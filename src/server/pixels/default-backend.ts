@@ -17,7 +17,7 @@ import type { PixelBackend, RegionRenderer } from './backend.js';
  * then only the remaining factor resampled (src/slide/region.ts).
  */
 export const regionRenderer: RegionRenderer = {
-  region: (slide, level, x0, y0, w, h, outW, outH, signal) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal),
+  region: (slide, level, x0, y0, w, h, outW, outH, signal, display) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal, display),
 };
 
 export async function createBackend(): Promise<PixelBackend> {
@@ -37,6 +37,6 @@ export async function createBackend(): Promise<PixelBackend> {
     resize: (img, w, h) => ops.resize(k, img, w, h),
     associated: (slide, name, signal) => slide.readAssociated(name, signal),
     decode: (tile) => px.decode(tile),
-    tile: (slide, level, col, row, signal) => slide.readTile(level, col, row, signal),
+    tile: (slide, level, col, row, signal, display) => slide.readTile(level, col, row, signal, display),
   };
 }

@@ -7,6 +7,7 @@ import type { RGBA } from '../../contracts/pixels.js';
 import type { Format, Quality } from '../iiif/request.js';
 import type { Rect } from '../iiif/plan.js';
 import type { SourceSpec } from '../registry.js';
+import type { ChannelDisplay } from '../../slide/channels.js';
 import type { PixelBackend } from './backend.js';
 
 export type PixelJob =
@@ -26,6 +27,8 @@ export type PixelJob =
       row: number;
       format: 'rgba' | 'jpg';
       jpegQuality: number;
+      /** Multi-channel slides: the channels composited (the slide's default display when absent). */
+      display?: ChannelDisplay;
     }
   | {
       kind: 'region';
@@ -39,6 +42,8 @@ export type PixelJob =
       quality: Quality;
       format: Format;
       jpegQuality: number;
+      /** Multi-channel slides: the channels composited (the slide's default display when absent). */
+      display?: ChannelDisplay;
     }
   | {
       kind: 'associated';
@@ -73,7 +78,7 @@ export async function runDecodeJob(backend: PixelBackend, job: Extract<PixelJob,
 export async function runJob(backend: PixelBackend, slide: Slide, job: Exclude<PixelJob, { kind: 'decode' }>, signal?: AbortSignal): Promise<JobResult> {
   if (job.kind === 'tile') {
     if (!backend.tile) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not read tiles');
-    return finishTile(backend, await backend.tile(slide, job.level, job.col, job.row, signal), job.format, job.jpegQuality);
+    return finishTile(backend, await backend.tile(slide, job.level, job.col, job.row, signal, job.display), job.format, job.jpegQuality);
   }
   if (job.kind === 'associated') {
     if (!backend.associated) throw new ImageboxError('E_UNSUPPORTED_CODEC', 'this pixel backend does not decode associated images');
@@ -88,7 +93,7 @@ export async function runJob(backend: PixelBackend, slide: Slide, job: Exclude<P
     return { body, width: img.width, height: img.height };
   }
   const { region: r } = job;
-  let img = await backend.renderer.region(slide, job.level, r.x, r.y, r.w, r.h, job.width, job.height, signal);
+  let img = await backend.renderer.region(slide, job.level, r.x, r.y, r.w, r.h, job.width, job.height, signal, job.display);
   if (signal?.aborted) throw new ImageboxError('E_ABORTED', 'aborted');
   if (img.width !== job.width || img.height !== job.height) {
     throw new ImageboxError('E_INTERNAL', `renderer returned ${img.width}x${img.height}, asked ${job.width}x${job.height}`);
