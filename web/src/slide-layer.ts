@@ -6,6 +6,7 @@
 // returns. Decoded tiles are held as textures, least recently used dropped
 // beyond a byte bound.
 import type { ChannelDisplay } from '../../src/slide/channels.js';
+import { fromBase64, iccSegments, withIcc } from './icc-jpeg.js';
 import { TileStream, connectTileStream, type StreamSlide, type StreamTile, type WebSocketConstructor } from '../../src/stream/client.js';
 import type { Quad, Renderer, Texture } from './renderer.js';
 import { levelFor, levelRect, type Grid, type ViewState, type Viewport } from './view.js';
@@ -50,6 +51,8 @@ export class SlideLayer {
   /** The transport of the last connection (switches count changes of it). */
   private lastConnected: 'stream' | 'direct' | undefined;
   info: StreamSlide | undefined;
+  /** The slide's ICC profile as APP2 segments for its JPEG tiles (undefined: none, or sRGB assumed). */
+  private icc: Uint8Array | undefined;
   opacity = 1;
   visible = true;
   /** Level-0 pixels of the base slide per level-0 pixel of this one (overlays of another size). */
@@ -139,6 +142,7 @@ export class SlideLayer {
     this.navHandle = nav.handle;
     if (this.info && (this.info.width !== info.width || this.info.height !== info.height)) this.dropAll();
     this.info = info;
+    this.icc = iccOf(info);
     if (info.url) this.publicUrl = info.url;
     // a fallback is possible: have what it needs before the server can go away
     if (mode === 'stream' && this.publicUrl && (this.src.mode ?? 'auto') === 'auto') setTimeout(() => void preloadAssets(this.assets), 500);
@@ -152,6 +156,7 @@ export class SlideLayer {
     s.on('slide', (changed) => {
       if (changed.handle === this.handle) {
         this.info = changed;
+        this.icc = iccOf(changed);
         this.dropAll();
         this.resend();
       }
@@ -282,7 +287,8 @@ export class SlideLayer {
     }
     // a complete JPEG: the browser decodes it off the main thread; crop to the valid part
     this.pendingDecodes++;
-    const blob = new Blob([t.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' });
+    // with the slide's ICC profile inside, the browser converts the tile to the canvas's sRGB
+    const blob = new Blob([withIcc(t.data, this.icc) as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' });
     createImageBitmap(blob, 0, 0, t.width, t.height)
       .then((bitmap) => {
         if (this.closed) return bitmap.close();
@@ -431,5 +437,15 @@ export class SlideLayer {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.stream?.close().catch(() => undefined);
     this.dropAll();
+  }
+}
+
+/** The APP2 segments of a slide's ICC profile, if it has one. */
+function iccOf(info: StreamSlide): Uint8Array | undefined {
+  if (!info.iccProfile) return undefined;
+  try {
+    return iccSegments(fromBase64(info.iccProfile));
+  } catch {
+    return undefined;
   }
 }
