@@ -38,6 +38,12 @@ export interface EncodedTile {
   /** The stored bytes; empty when the tile is missing (zero byte count). */
   bytes: Uint8Array;
   missing: boolean;
+  /**
+   * No stored tile is this tile: it is composed from several (a BIF level whose
+   * stored tiles overlap), so it must be rendered as a region, never sent as bytes.
+   * Set only with missing (no bytes).
+   */
+  render?: boolean;
   /** TIFF Compression tag. */
   compression: number;
   /** JPEGTables (SOI ... EOI) for abbreviated JPEG streams, if any. */

@@ -10,6 +10,31 @@ export interface LayoutLevel {
   subIfdIndex: number | undefined;
   /** The downsample the vendor states (Philips: rounded from the pixel spacings); else OpenSlide's (w0/w + h0/h) / 2. */
   downsample?: number;
+  /**
+   * A level painted as a tile map (Ventana BIF with overlapping tiles), not read as
+   * its stored grid: see TileMap. Its size is the map's, not the directory's.
+   */
+  tileMap?: TileMap;
+}
+
+/**
+ * OpenSlide's tile map of a BIF level: level-0 tile (c, r), for c < across and
+ * r < down, is painted at (c * advanceX, r * advanceY) of this level (fractional),
+ * rows from the bottom and columns from the right, with cairo's SATURATE (the first
+ * painted wins where it is opaque). At a level of integer downsample d it is the
+ * (c % d, r % d) subtile, tileWidth/d x tileHeight/d, of stored tile (c / d, r / d).
+ */
+export interface TileMap {
+  across: number;
+  down: number;
+  /** Level pixels between neighbouring tiles (the level-0 advance / d). */
+  advanceX: number;
+  advanceY: number;
+  /** d: level-0 tiles per stored tile side. */
+  subtiles: number;
+  /** The level's size: the painted bounds, rounded up. */
+  width: number;
+  height: number;
 }
 
 /** One channel of a multi-channel (fluorescence) image: its planes, one image per pyramid level. */

@@ -10,19 +10,25 @@
 // - level 0's own XMP, when present, is a BIF <EncodeInfo>: the scanned AOIs
 //   (SlideStitchInfo/ImageInfo, AoiOrigin) and the joints between their tiles
 //   (TileJointInfo, tiles numbered serpentine from the bottom row), whose
-//   confidence-weighted mean overlap sets the tile advance. OpenSlide then paints
-//   tiles at that (fractional) advance, level sizes from the painted bounds and no
-//   tile size.
-// We read a BIF only when that advance is the tile size (every joint's overlap 0) and
-// its one AOI starts at the origin, so the stored tile grid is the level grid; any
-// other BIF (overlapping tiles, several AOIs, an AOI off the origin) is E_NOT_A_SLIDE.
+//   confidence-weighted mean overlap sets the tile advance: the tile size plus the
+//   mean of -OverlapX over the RIGHT joints (x) and of -OverlapY over the UP joints
+//   (y); the other component of each joint is ignored. OpenSlide then paints every
+//   level as a tile map: level-0 tile (c, r) at (c, r) x advance / d, at a level of
+//   downsample d as the (c % d, r % d) subtile (tile size / d) of stored tile
+//   (c / d, r / d); level sizes are the painted bounds rounded up, no tile size.
+// When the advance is the tile size (every joint's overlap 0) the stored tile grid is
+// the level grid and is read as such. Otherwise the level is a tile map
+// (LayoutLevel.tileMap, painted by src/slide/tilemap.ts as OpenSlide does) over a
+// virtual grid of the stored tile size; that needs integer downsamples dividing the
+// tile size. Either way only one AOI starting at the origin is read: several AOIs or
+// an AOI off the origin are E_NOT_A_SLIDE.
 // Without an EncodeInfo (a "Ventana TIFF") the stored grid is read as is.
 import { ImageboxError } from '../errors.js';
 import { bytes, imageInfo, text } from './tiff/ifd.js';
 import type { Ifd, ImageInfo } from './tiff/ifd.js';
 import { Tag } from './tiff/tags.js';
 import type { TiffFile } from './tiff/tiff-file.js';
-import type { LayoutLevel, SlideLayout } from './slide-layout.js';
+import type { LayoutLevel, SlideLayout, TileMap } from './slide-layout.js';
 import { assertDecodable, inconsistency } from './supported.js';
 import { formatG17, tiffProperties } from './tiff-properties.js';
 import { childNamed, childrenNamed, localName, parseXml, type XmlElement } from './xml.js';
@@ -78,8 +84,16 @@ function tileCoordinates(n: number, across: number, down: number): [number, numb
   return [col, row];
 }
 
-/** Check a BIF level 0's EncodeInfo; throws unless its tiles lie on the stored grid. */
-function checkEncodeInfo(xml: string, tw: number, th: number): { across: number; down: number } {
+interface Bif {
+  across: number;
+  down: number;
+  /** Level-0 pixels between neighbouring tiles (OpenSlide's tile_advance_x/y). */
+  advanceX: number;
+  advanceY: number;
+}
+
+/** Read a BIF level 0's EncodeInfo as OpenSlide does; throws for what we do not read (several AOIs, an AOI off the origin). */
+function checkEncodeInfo(xml: string, tw: number, th: number): Bif {
   const root = parseXml(xml);
   if (root.name !== 'EncodeInfo') notSlide('level 0 XMP is not an EncodeInfo');
   const infos = childrenNamed(childNamed(root, 'SlideStitchInfo') ?? root, 'ImageInfo');
@@ -128,16 +142,19 @@ function checkEncodeInfo(xml: string, tw: number, th: number): { across: number;
       }
     }
   });
-  const advanceX = tw + ox / wx;
-  const advanceY = th + oy / wy;
-  if (advanceX !== tw || advanceY !== th) {
-    notSlide(`tiles overlap (advance ${formatG17(advanceX)} x ${formatG17(advanceY)} for ${tw}x${th} tiles): stitching overlapping tiles is not supported`);
-  }
   if (areas.length !== 1) notSlide(`${areas.length} scanned areas: only one is supported`);
   const a = areas[0]!;
   // Pos-Y counts from below all areas: with one area it becomes 0
   if (a.startCol !== 0 || a.startRow !== 0 || a.x !== 0) notSlide('the scanned area does not start at the origin (not supported)');
-  return { across: a.across, down: a.down };
+  const advanceX = tw + ox / wx;
+  const advanceY = th + oy / wy;
+  // no joint in a direction (one row or column of tiles) or confidences summing to 0: OpenSlide's 0/0, NaN
+  if (!Number.isFinite(advanceX) || !Number.isFinite(advanceY)) notSlide(`no tile advance from the joints (${formatG17(advanceX)} x ${formatG17(advanceY)})`);
+  // an advance under half a tile would stack three tiles on a pixel; over a tile leaves gaps: not what a scanner writes
+  if (!(advanceX >= tw / 2 && advanceX <= tw && advanceY >= th / 2 && advanceY <= th)) {
+    notSlide(`tile advance ${formatG17(advanceX)} x ${formatG17(advanceY)} for ${tw}x${th} tiles (joint overlaps of 0 up to half a tile are read)`);
+  }
+  return { across: a.across, down: a.down, advanceX, advanceY };
 }
 
 export function readVentana(tiff: TiffFile): SlideLayout | undefined {
@@ -152,7 +169,7 @@ export function readVentana(tiff: TiffFile): SlideLayout | undefined {
   const associated = new Map<string, ImageInfo>();
   let mag0 = 0;
   let prevMag = Infinity;
-  let bif: { across: number; down: number } | undefined;
+  let bif: Bif | undefined;
   tiff.ifds.forEach((ifd, dir) => {
     const desc = text(ifd, Tag.ImageDescription);
     if (desc === undefined) return;
@@ -197,23 +214,39 @@ export function readVentana(tiff: TiffFile): SlideLayout | undefined {
 
   const notes: string[] = [];
   if (bif) {
-    // OpenSlide sizes a BIF level by the tiles it paints: (tiles x tile size) / downsample
-    const { across, down } = bif;
+    const { across, down, advanceX, advanceY } = bif;
     const tw = level0.info.tileWidth;
     const th = level0.info.tileHeight;
+    const overlapping = advanceX !== tw || advanceY !== th;
     for (const l of levels) {
-      const width = Math.ceil((across * tw) / l.downsample);
-      const height = Math.ceil((down * th) / l.downsample);
+      const d = l.downsample;
+      // OpenSlide sizes a BIF level by the tiles it paints: ceil(the tile map's bounds)
+      const width = Math.ceil((across - 1) * (advanceX / d) + tw / d);
+      const height = Math.ceil((down - 1) * (advanceY / d) + th / d);
+      if (overlapping) {
+        // subtiles: OpenSlide cuts each stored tile into d x d of them (d its integer downsample)
+        if (!Number.isInteger(d) || tw % d || th % d) notSlide(`downsample ${formatG17(d)} does not divide the ${tw}x${th} tiles into subtiles (not supported with overlapping tiles)`);
+        if (Math.ceil(across / d) > Math.ceil(l.info.width / tw) || Math.ceil(down / d) > Math.ceil(l.info.height / th)) {
+          notSlide(`level of ${l.info.width}x${l.info.height} cannot hold ${across}x${down} tiles at downsample ${d}`);
+        }
+        const tileMap: TileMap = { across, down, advanceX: advanceX / d, advanceY: advanceY / d, subtiles: d, width, height };
+        l.tileMap = tileMap;
+        continue;
+      }
       if (width > Math.ceil(l.info.width / tw) * tw || height > Math.ceil(l.info.height / th) * th) {
-        notSlide(`level of ${l.info.width}x${l.info.height} cannot hold ${across}x${down} tiles at downsample ${l.downsample}`);
+        notSlide(`level of ${l.info.width}x${l.info.height} cannot hold ${across}x${down} tiles at downsample ${d}`);
       }
       l.info = { ...l.info, width, height, tilesAcross: Math.ceil(l.info.width / tw) };
     }
-    notes.push('BIF levels have no tile size in OpenSlide (it paints them as a tile map); ours are the stored tile grid');
+    notes.push(
+      overlapping
+        ? `BIF tiles overlap (advance ${formatG17(advanceX)} x ${formatG17(advanceY)} px): every tile is painted from the stored tiles at their fractional positions, as OpenSlide does; the tile grid is virtual (no tile is sent as stored)`
+        : 'BIF levels have no tile size in OpenSlide (it paints them as a tile map); ours are the stored tile grid',
+    );
     properties['openslide.region[0].x'] = '0';
     properties['openslide.region[0].y'] = '0';
-    properties['openslide.region[0].width'] = String(across * tw);
-    properties['openslide.region[0].height'] = String(down * th);
+    properties['openslide.region[0].width'] = String(Math.ceil(advanceX * (across - 1) + tw));
+    properties['openslide.region[0].height'] = String(Math.ceil(advanceY * (down - 1) + th));
   }
 
   const propertyIfd = tiff.ifds[level0.ifdIndex]!;

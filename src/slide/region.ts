@@ -7,6 +7,7 @@ import { ImageboxError } from '../errors.js';
 import type { EncodedTile } from '../contracts/tile.js';
 import type { PixelReader, Placement, RGBA } from '../contracts/pixels.js';
 import type { Slide } from './slide.js';
+import { tileMapRegion } from './tilemap.js';
 
 /** The largest region composed at once (pixels): checked before any tile is read. */
 export const MAX_REGION_PIXELS = 64 * 1024 * 1024;
@@ -57,6 +58,9 @@ export async function readRegion(
   checkArea(w, h, 'region');
   const lx = x / l.downsample;
   const ly = y / l.downsample;
+  const map = slide.tileMap(level);
+  // a tile map is painted at fractional positions anyway: at (lx, ly) as OpenSlide paints it
+  if (map) return tileMapRegion(slide, px, level, map, lx, ly, w, h, signal);
   const ix = Math.floor(lx);
   const iy = Math.floor(ly);
   const fx = lx - ix;
@@ -87,6 +91,12 @@ export async function levelRegion(
 ): Promise<RGBA> {
   const l = slide.levels[level]!;
   const s = scale;
+  const map = slide.tileMap(level);
+  if (map) {
+    checkArea(w, h, 'region');
+    const full = await tileMapRegion(slide, px, level, map, x, y, w, h, signal);
+    return s > 1 ? px.resize(full, Math.ceil(w / s), Math.ceil(h / s)) : full;
+  }
   if (s > 1 && !onScaleGrid(l, x, y, s)) {
     const full = await levelRegion(slide, px, level, x, y, w, h, signal);
     return px.resize(full, Math.ceil(w / s), Math.ceil(h / s));

@@ -7,7 +7,7 @@
 
 import { ImageboxError } from '../errors.js';
 import type { ByteSource, IoStats } from '../io/byte-source.js';
-import type { InlineImage, SlideLayout } from '../formats/slide-layout.js';
+import type { InlineImage, SlideLayout, TileMap } from '../formats/slide-layout.js';
 import type { ImageInfo } from '../formats/tiff/ifd.js';
 import { formatG17 } from '../formats/tiff-properties.js';
 import { MAX_INTERVAL_BYTES, type RestartJpeg } from '../formats/ndpi.js';
@@ -87,6 +87,8 @@ export class Slide {
   private readonly channelLevels: ImageInfo[][] | undefined;
   private readonly channelInfo: ChannelInfo[] | undefined;
   private readonly props: Record<string, string>;
+  /** Per level, its tile map when it is painted from overlapping stored tiles (Ventana BIF). */
+  private readonly tileMaps: (TileMap | undefined)[];
 
   constructor(
     readonly source: ByteSource,
@@ -99,15 +101,20 @@ export class Slide {
     this.vendor = layout.vendor;
     this.levelInfo = layout.levels.map((l) => l.info);
     const base = this.levelInfo[0]!;
-    this.levels = this.levelInfo.map((i, k) => ({
-      width: i.width,
-      height: i.height,
-      tileWidth: i.tileWidth,
-      tileHeight: i.tileHeight,
-      downsample: layout.levels[k]!.downsample ?? (base.width / i.width + base.height / i.height) / 2,
-      cols: Math.ceil(i.width / i.tileWidth),
-      rows: Math.ceil(i.height / i.tileHeight),
-    }));
+    this.tileMaps = layout.levels.map((l) => l.tileMap);
+    this.levels = this.levelInfo.map((i, k) => {
+      // a tile-map level keeps a virtual grid of the stored tile size over the map's size
+      const { width, height } = this.tileMaps[k] ?? i;
+      return {
+        width,
+        height,
+        tileWidth: i.tileWidth,
+        tileHeight: i.tileHeight,
+        downsample: layout.levels[k]!.downsample ?? (base.width / i.width + base.height / i.height) / 2,
+        cols: Math.ceil(width / i.tileWidth),
+        rows: Math.ceil(height / i.tileHeight),
+      };
+    });
     this.mppX = layout.mppX;
     this.mppY = layout.mppY;
     this.objectivePower = layout.objectivePower;
@@ -186,6 +193,39 @@ export class Slide {
     if (!l || !info) throw new ImageboxError('E_BAD_REQUEST', `no level ${level} (the slide has ${this.levels.length})`);
     if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= l.cols || row >= l.rows) {
       throw new ImageboxError('E_BAD_REQUEST', `no tile (${col}, ${row}) at level ${level} (${l.cols} x ${l.rows} tiles)`);
+    }
+    const map = this.tileMaps[level];
+    if (map) {
+      // no stored tile is this one: it is painted from the overlapping stored tiles (render it)
+      return {
+        level, col, row, bytes: new Uint8Array(0), missing: true, render: true,
+        compression: info.compression, jpegTables: undefined, photometric: info.photometric,
+        samplesPerPixel: info.samplesPerPixel, bitsPerSample: info.bitsPerSample, predictor: info.predictor,
+        planarConfig: info.planarConfig, ycbcrSubsampling: info.ycbcrSubsampling, tiled: true,
+        width: info.tileWidth, height: info.tileHeight,
+        validWidth: Math.min(info.tileWidth, l.width - col * info.tileWidth),
+        validHeight: Math.min(info.tileHeight, l.height - row * info.tileHeight),
+      };
+    }
+    return this.segment(info, level, col, row, signal);
+  }
+
+  /** The tile map of a level painted from overlapping stored tiles (Ventana BIF), else undefined. */
+  tileMap(level: number): TileMap | undefined {
+    return this.tileMaps[level];
+  }
+
+  /**
+   * A tile of a level's stored grid (the directory's tiles), which is the level's
+   * own grid except on a tile-map level (see tileMap()).
+   */
+  async storedTile(level: number, col: number, row: number, signal?: AbortSignal): Promise<EncodedTile> {
+    const info = this.levelInfo[level];
+    if (!info) throw new ImageboxError('E_BAD_REQUEST', `no level ${level} (the slide has ${this.levels.length})`);
+    const cols = Math.ceil(info.width / info.tileWidth);
+    const rows = Math.ceil(info.height / info.tileHeight);
+    if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= cols || row >= rows) {
+      throw new ImageboxError('E_BAD_REQUEST', `no stored tile (${col}, ${row}) at level ${level} (${cols} x ${rows} tiles)`);
     }
     return this.segment(info, level, col, row, signal);
   }
@@ -510,7 +550,7 @@ export class Slide {
   tileByteRange(level: number, col: number, row: number): { offset: number; length: number } | undefined {
     const l = this.levels[level];
     const info = this.levelInfo[level];
-    if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows) return undefined;
+    if (!l || !info || col < 0 || row < 0 || col >= l.cols || row >= l.rows || this.tileMaps[level]) return undefined;
     const at = storedTile(info, col, row);
     if (!at) return undefined;
     const index = at.index;

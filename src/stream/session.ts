@@ -592,11 +592,11 @@ export class StreamSession {
     const encoding = stored ? 'jpeg' : this.encodingFor();
     let payload: TilePayload;
     let flags = 0;
-    if (t.missing && w.level === 0) {
+    if (t.missing && w.level === 0 && !t.render) {
       payload = { width: t.validWidth, height: t.validHeight, data: new Uint8Array(0) };
       flags |= TileFlag.Missing;
     } else if (t.missing) {
-      // re-rendered from the level above, as readTile does (OpenSlide's rule)
+      // re-rendered from the level above, as readTile does (OpenSlide's rule); or painted from overlapping tiles (BIF)
       payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display);
       flags |= TileFlag.Transcoded;
     } else if (s.info.channels) {
