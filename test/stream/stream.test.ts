@@ -275,3 +275,38 @@ describe('stream: metrics', () => {
     }
   });
 });
+
+describe('stream: a Ventana BIF with overlapping tiles (no stored tile is a tile of the level)', () => {
+  const DIR = new URL('../fixtures/vendors/', import.meta.url).pathname;
+  let s: StartedServer;
+  beforeAll(async () => {
+    s = await start({ registry: { slidesDir: DIR } });
+  });
+  afterAll(async () => s?.close());
+
+  it('asked for passthrough, every level-0 tile is painted (not missing, not the stored bytes), with the pixels of readTile', async () => {
+    const c = await connectTileStream(wsUrl(s), { encodings: ['passthrough'] });
+    const local = await openSlide(`${DIR}ventana-overlap.bif`);
+    try {
+      const slide = await c.open('ventana-overlap.bif');
+      const got: StreamTile[] = [];
+      c.on('tile', (t) => {
+        if (t.level === 0) got.push(t);
+      });
+      const r = await c.view(slide.handle, { level: 0, x: 200, y: 200, width: 600, height: 500 });
+      expect(r.tiles).toBeGreaterThanOrEqual(4);
+      await settled(c);
+      expect(got.length).toBeGreaterThanOrEqual(r.tiles);
+      for (const t of got.slice(0, r.tiles)) {
+        expect([t.col, t.row, t.missing, t.transcoded]).toEqual([t.col, t.row, false, true]); // painted: never the stored bytes
+        const ref = await local.readTile(0, t.col, t.row);
+        const img = await crop(t);
+        expect([img.width, img.height]).toEqual([ref.width, ref.height]);
+        if (t.encoding === 'rgba') expect(Buffer.from(img.data).equals(Buffer.from(ref.data)), `pixels of ${t.col},${t.row}`).toBe(true);
+      }
+    } finally {
+      await c.close();
+      await local.close();
+    }
+  });
+});
