@@ -144,7 +144,7 @@ describe('fuzz: every untrusted-bytes parser ends in a result or a typed error',
   }, 300_000);
 
   // the newer readers: Hamamatsu NDPI (a TIFF with 8-byte IFD pointers and McuStarts), DICOM WSI (our Part 10 reader, frame tables), Philips / Leica / Ventana (XML and XMP)
-  const more = ['vendors/philips-sparse.tiff', 'vendors/leica-offset.scn', 'vendors/ventana.bif', 'ndpi/synthetic.ndpi', 'dicom/variants/no-offset-table.dcm', 'dicom/variants/sparse-missing.dcm', 'dicom/variants/extended-offset-table.dcm', 'dicom/boxes/boxes_0.dcm', 'dicom/jpegls/near-lossless-sample.dcm'].map(read);
+  const more = ['vendors/philips-sparse.tiff', 'vendors/leica-offset.scn', 'vendors/ventana.bif', 'vendors/ventana-overlap.bif', 'ndpi/synthetic.ndpi', 'dicom/variants/no-offset-table.dcm', 'dicom/variants/sparse-missing.dcm', 'dicom/variants/extended-offset-table.dcm', 'dicom/boxes/boxes_0.dcm', 'dicom/jpegls/near-lossless-sample.dcm'].map(read);
   it('NDPI, DICOM, Philips, Leica and Ventana readers (open, a tile, its pixels)', async () => {
     await fuzz('vendors-ndpi-dicom', (r) => mutate(more[r(more.length)]!, r, 4096), async (b) => {
       const slide = await openSlide(new MemorySource(b, r0(b) === 0x44 ? 'fuzz.dcm' : 'fuzz.ndpi'));
