@@ -1,8 +1,8 @@
 // The same handlers behind a Web-standard fetch(Request) => Response (for
 // serverless platforms and tests): the transport is only a conversion.
-import type { Imagebox } from './app.js';
+import type { ImageboxCore } from './core.js';
 
-export function fetchHandler(box: Imagebox): (request: Request) => Promise<Response> {
+export function fetchHandler(box: ImageboxCore): (request: Request) => Promise<Response> {
   return async (request) => {
     const url = new URL(request.url);
     const headers: Record<string, string> = {};

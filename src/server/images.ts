@@ -12,7 +12,8 @@ import { prefetchNeighbours } from '../stream/prefetch.js';
 import { RecentTiles } from '../stream/recent-tiles.js';
 import type { Metrics } from './metrics.js';
 import type { PixelJob, JobResult } from './pixels/job.js';
-import { jobSpec, type SlideEntry } from './registry.js';
+import { jobSpec } from './job-spec.js';
+import type { SlideEntry } from './registry.js';
 import { CORS, etagMatches, type HttpRequest, type HttpResponse } from './handlers/types.js';
 
 export const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };

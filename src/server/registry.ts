@@ -24,12 +24,14 @@ import { parsePrefix, urlAllowed, type Prefix } from './allow.js';
 import { checkIdentifier } from './iiif/identifier.js';
 import { openSpec } from './open-spec.js';
 import { SlideCache } from './slide-cache.js';
+import type { SlideDirectory } from './context.js';
 import { SlideListing, SLIDE_EXTENSIONS, type ListedSlide } from './slide-listing.js';
 import { hasDicomFile } from '../node/dicom-folder.js';
 import { isDicomWebSeriesUrl } from '../formats/dicom/dicomweb-series.js';
 
 export { allowPredicate, urlAllowed } from './allow.js';
 export { SLIDE_EXTENSIONS } from './slide-listing.js';
+export { jobSpec } from './job-spec.js';
 
 /** Where one slide's bytes are: everything a worker thread needs to open it itself. */
 export interface SourceSpec {
@@ -134,13 +136,7 @@ function decodeRemoteId(id: string): URL | undefined {
 
 const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
 
-/** The spec a pixel job carries: the entry's, pinned to the bytes this slide was opened from. */
-export function jobSpec(entry: SlideEntry, slide: Slide): SourceSpec {
-  const version = slide.source.validator?.();
-  return version === undefined ? entry.spec : { ...entry.spec, version };
-}
-
-export class SlideRegistry {
+export class SlideRegistry implements SlideDirectory {
   readonly rights: string | undefined;
   private readonly configured = new Map<string, SlideEntry>();
   private readonly prefixes: Prefix[];

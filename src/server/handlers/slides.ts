@@ -5,7 +5,7 @@ import { badRequest } from '../http-error.js';
 import { grants, requireSlide } from '../access.js';
 import { decodeIdentifier, encodeIdentifier } from '../iiif/identifier.js';
 import { CONTENT_TYPES } from '../images.js';
-import { jobSpec } from '../registry.js';
+import { jobSpec } from '../job-spec.js';
 import { baseUrl, CORS, json, type HttpRequest, type HttpResponse } from './types.js';
 
 function links(base: string, id: string): Record<string, string> {
