@@ -23,6 +23,8 @@ const ALLOWED: Record<string, string[]> = {
   // entry points
   index: ['errors', 'contracts', 'io', 'formats', 'slide', 'codecs', 'node', 'stream'],
   browser: ['errors', 'contracts', 'io', 'formats', 'slide', 'codecs', 'stream'],
+  // the serverless handler and its Workers entry: the neutral server core over the browser entry's opener
+  serverless: ['errors', 'contracts', 'io', 'formats', 'slide', 'codecs', 'stream', 'server', 'browser'],
 };
 
 function files(dir: string): string[] {
