@@ -158,6 +158,19 @@ describe.skipIf(!runs && !process.env['CI'])('serverless: the Workers bundle in 
     }
   });
 
+  it('concurrent requests (sharing the isolate\'s open slide, span cache and single flight) all answer, as the Node server does', async () => {
+    const info = await (await fetch(`${base}/iiif/3/s/info.json`)).json();
+    const t = info.tiles[0].width as number;
+    const paths = Array.from({ length: 8 }, (_, i) => `/iiif/3/s/${(i % 4) * t},${Math.floor(i / 4) * t},${t},${t}/${t / 2},/0/default.jpg`);
+    const answers = await Promise.all(paths.map((p) => fetch(`${base}${p}`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) }))));
+    for (const [i, a] of answers.entries()) {
+      expect(a.status, `${paths[i]}: ${a.bytes.subarray(0, 200).toString()} ${stderr}`).toBe(200);
+      const n = Buffer.from(await (await nodeFetch(new Request(`http://node.test${paths[i]}`))).arrayBuffer());
+      expect(a.bytes.equals(n), paths[i]).toBe(true);
+    }
+    expect(stderr).not.toMatch(/Cannot perform I\/O on behalf of a different request/);
+  });
+
   it('an unknown id is 404, bad IIIF syntax is 400, both with the error contract', async () => {
     const a = await fetch(`${base}/iiif/3/nope/info.json`);
     expect(a.status).toBe(404);
