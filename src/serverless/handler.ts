@@ -27,6 +27,7 @@ import { createImageboxCore, type ImageboxCore } from '../server/core.js';
 import { fetchHandler } from '../server/fetch.js';
 import { checkIdentifier } from '../server/iiif/identifier.js';
 import type { PixelRunner } from '../server/images.js';
+import { DEFAULT_LIMITS, type Limits } from '../server/iiif/plan.js';
 import type { PixelBackend } from '../server/pixels/backend.js';
 import { runDecodeJob, runJob, type JobResult, type PixelJob } from '../server/pixels/job.js';
 import type { SlideEntry } from '../server/registry.js';
@@ -53,6 +54,8 @@ export interface ServerlessOptions {
   spanCacheBytes?: number;
   /** Open slides kept in this isolate (default 16). */
   maxOpen?: number;
+  /** IIIF size and area limits, over the Node server's defaults (DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
   /** Public base URL (else from the request URL). */
   baseUrl?: string;
   corsOrigins?: string[];
@@ -114,30 +117,45 @@ export class RemoteSlides implements SlideDirectory {
     throw new ImageboxError('E_NOT_FOUND', `no slide "${id}"`);
   }
 
+  /** Run `fn` with the open slide of `id`; a slide found changed (E_SOURCE_CHANGED) is dropped and `fn` runs once more on it opened afresh. */
   async use<T>(id: string, fn: (entry: SlideEntry, slide: Slide) => Promise<T>): Promise<T> {
     const entry = await this.resolve(id);
-    let o = this.open.get(id);
-    if (!o) {
-      const rec: { location: string; slide: Promise<Slide>; opened?: Slide } = { location: entry.spec.location, slide: this.opener(entry) };
-      o = rec;
-      this.open.set(id, rec);
-      rec.slide.then(
-        (s) => (rec.opened = s),
-        () => this.open.get(id) === rec && this.open.delete(id),
-      );
-      // the least recently opened slide leaves first (nothing to close: fetch holds no descriptors)
-      while (this.open.size > this.maxOpen) this.open.delete(this.open.keys().next().value!);
-    }
-    const slide = await o.slide;
-    try {
-      return await fn(entry, slide);
-    } catch (e) {
-      if (e instanceof ImageboxError && e.code === 'E_SOURCE_CHANGED' && this.open.get(id) === o) {
-        this.open.delete(id);
-        for (const l of this.listeners) l(entry);
+    for (let attempt = 0; ; attempt++) {
+      const o = this.opened(id, entry);
+      const slide = await o.slide;
+      try {
+        return await fn(entry, slide);
+      } catch (e) {
+        if (!(e instanceof ImageboxError && e.code === 'E_SOURCE_CHANGED')) throw e;
+        this.drop(id, o, entry);
+        if (attempt > 0) throw e;
       }
-      throw e;
     }
+  }
+
+  private opened(id: string, entry: SlideEntry): { location: string; slide: Promise<Slide>; opened?: Slide } {
+    const o = this.open.get(id);
+    if (o) return o;
+    const rec: { location: string; slide: Promise<Slide>; opened?: Slide } = { location: entry.spec.location, slide: this.opener(entry) };
+    this.open.set(id, rec);
+    rec.slide.then(
+      (s) => {
+        rec.opened = s;
+        // a change found by any read of this slide (If-Range) drops it at once
+        s.source.onChange?.(() => this.drop(id, rec, entry));
+      },
+      () => this.open.get(id) === rec && this.open.delete(id),
+    );
+    // the least recently opened slide leaves first (nothing to close: fetch holds no descriptors)
+    while (this.open.size > this.maxOpen) this.open.delete(this.open.keys().next().value!);
+    return rec;
+  }
+
+  /** Forget a slide whose bytes changed (the next request opens it afresh) and tell the caches. */
+  private drop(id: string, o: { location: string }, entry: SlideEntry): void {
+    if (this.open.get(id) !== o) return; // done already
+    this.open.delete(id);
+    for (const l of [...this.listeners]) l(entry);
   }
 
   /** The open slide read from `location` (for the in-isolate pixel runner). */
@@ -241,6 +259,7 @@ export function createServerlessHandler(o: ServerlessOptions): ServerlessHandler
       pixels: new InIsolatePixels(isolateBackend(k, px), slides),
       images: { cacheBytes: o.cacheBytes ?? 32 * MiB, neighbourPrefetch: false },
       ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}),
+      limits: { ...DEFAULT_LIMITS, ...o.limits },
       ...(o.corsOrigins ? { corsOrigins: o.corsOrigins } : {}),
       onError: (e) => o.onError?.(e),
     });

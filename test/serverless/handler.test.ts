@@ -92,6 +92,49 @@ describe('serverless handler (in Node) and the Lambda function-URL adapter', () 
     expect((await out.json()).error.code).toBe('E_FORBIDDEN');
   });
 
+  it('DeepZoom, /slides, /health and /metrics answer; / is 404 (no viewer pages); limits apply', async () => {
+    const get = (p: string) => handler(new Request(`https://x.test${p}`));
+    const dzi = await get('/dzi/s.dzi');
+    expect(dzi.status).toBe(200);
+    expect(await dzi.text()).toMatch(/<Image[^>]+TileSize="\d+"/);
+    const listing = await (await get('/slides')).json();
+    expect(listing.slides.map((e: { id: string }) => e.id)).toEqual(['s']);
+    expect((await get('/health')).status).toBe(200);
+    const m = await get('/metrics');
+    expect(m.status).toBe(200);
+    expect(await m.text()).toMatch(/^imagebox_http_requests_total\{route="dzi",status="200"\} 1$/m);
+    expect((await get('/')).status).toBe(404);
+    const small = createServerlessHandler({ slides: { s: origin.url('/slides/aperio-jpeg.svs') }, kernels: readFileSync(KERNELS_WASM_PATH), limits: { maxWidth: 100, maxHeight: 100, maxArea: 10_000 } });
+    const info = await (await small(new Request('https://x.test/iiif/3/s/info.json'))).json();
+    expect(info.maxWidth).toBe(100);
+    expect((await small(new Request('https://x.test/iiif/3/s/full/200,/0/default.jpg'))).status).toBe(400);
+    await (await small.box()).close();
+  });
+
+  it('a slide whose bytes change at the origin is dropped and read afresh (no mix of two files)', async () => {
+    const o2 = await startOrigin();
+    try {
+      o2.put('/x.svs', readFileSync(fixturePath('aperio-jpeg.svs')));
+      const h = createServerlessHandler({ slides: { x: o2.url('/x.svs') }, kernels: readFileSync(KERNELS_WASM_PATH), spanCacheBytes: 64 * 1024 });
+      const first = await (await h(new Request('https://x.test/iiif/3/x/info.json'))).json();
+      const other = readFileSync(fixturePath('generic-pyramid-jpeg.tif'));
+      o2.put('/x.svs', other);
+      // tiles not read yet: their ranges go out with If-Range and meet the new bytes
+      const statuses: number[] = [];
+      let now = first;
+      for (let i = 0; i < 6 && now.width === first.width; i++) {
+        statuses.push((await h(new Request(`https://x.test/iiif/3/x/${1024 + i * 256},${512 + i * 128},256,256/256,/0/default.jpg`))).status);
+        now = await (await h(new Request('https://x.test/iiif/3/x/info.json'))).json();
+      }
+      console.log(`serverless change: tile statuses ${statuses.join(',')}, width ${first.width} -> ${now.width}`);
+      expect(now.width).not.toBe(first.width);
+      expect((await h.box()).context.registry.openCount()).toBe(1);
+      await (await h.box()).close();
+    } finally {
+      await o2.stop();
+    }
+  });
+
   it('without an allow list, only configured ids exist', async () => {
     const closed = createServerlessHandler({ slides: { s: origin.url('/slides/aperio-jpeg.svs') }, kernels: readFileSync(KERNELS_WASM_PATH) });
     const r = await closed(new Request(`https://x.test/iiif/3/${b64url(origin.url('/slides/aperio-jpeg.svs'))}/info.json`));
