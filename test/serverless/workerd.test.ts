@@ -98,7 +98,11 @@ describe.skipIf(!runs && !process.env['CI'])('serverless: the Workers bundle in 
   }, 60_000);
 
   afterAll(async () => {
-    wd?.kill('SIGTERM');
+    if (wd && wd.exitCode === null) {
+      const exited = new Promise((r) => wd.once('exit', r));
+      wd.kill('SIGTERM');
+      await exited;
+    }
     await node?.close();
     await origin?.stop();
     await nodeOrigin?.stop();
@@ -182,7 +186,17 @@ describe.skipIf(!runs && !process.env['CI'])('serverless: the Workers bundle in 
     expect(c.status).toBe(400);
   });
 
+  it('a DeepZoom descriptor and tile equal the Node server\'s', async () => {
+    const d = await both('/dzi/s.dzi');
+    expect(d.w.status).toBe(200);
+    expect(new TextDecoder().decode(d.wb)).toBe(new TextDecoder().decode(d.nb));
+    const t = await both('/dzi/s_files/10/1_1.jpeg');
+    expect(t.w.status).toBe(200);
+    expect(Buffer.from(t.wb).equals(Buffer.from(t.nb))).toBe(true);
+  });
+
   it('the origin saw a bounded number of range requests', () => {
+    console.log(`serverless: workerd wrote ${stderr.length} B to stdout/stderr${stderr ? `: ${stderr.slice(0, 500)}` : ''}`);
     console.log(`serverless: the origin saw ${origin.requests} requests (the Node server's origin ${nodeOrigin.requests})`);
     expect(origin.requests).toBeGreaterThan(0);
     expect(origin.requests).toBeLessThanOrEqual(40);
