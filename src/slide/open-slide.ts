@@ -1,10 +1,12 @@
 // openSlide: a ByteSource (or a path/URL, resolved by an injected opener) -> Slide.
 // Isomorphic: the Node entry (src/node/open-slide.ts) injects file and undici sources.
 import { asImageboxError, isImageboxError } from '../errors.js';
-import type { ByteSource } from '../io/byte-source.js';
+import { readHead, type ByteSource } from '../io/byte-source.js';
+import { decodeOpenEntry, encodeOpenEntry, openCacheKey, type OpenCacheStore } from '../io/open-cache.js';
+import { RangeScheduler } from '../io/range-scheduler.js';
 import { readLayout } from '../formats/read-layout.js';
 import { isNdpi, readNdpi } from '../formats/ndpi.js';
-import { openTiff, type TiffOpenOptions } from '../formats/tiff/tiff-file.js';
+import { openTiff, TIFF_HEAD_BYTES, type TiffOpenOptions } from '../formats/tiff/tiff-file.js';
 import type { DicomReadOptions } from '../formats/dicom/data-set.js';
 import { openDicomSeries } from '../formats/dicom/dicom-series.js';
 import { openDicomWebSeries, type DicomWebOptions } from '../formats/dicom/dicomweb-series.js';
@@ -16,6 +18,13 @@ export interface OpenSlideOptions extends SlideOptions {
   dicom?: DicomReadOptions;
   /** Turns a path or URL into a ByteSource (injected by the platform entry). */
   openSource?: (location: string) => ByteSource | Promise<ByteSource>;
+  /**
+   * Warm re-open (src/io/open-cache.ts): what open reads is kept here, keyed by
+   * the source, and a later open of the unchanged slide costs one validating
+   * request. Used for a source behind a RangeScheduler that has a validator
+   * (an http(s) URL); not for a DICOM series of several files.
+   */
+  openCache?: OpenCacheStore;
 }
 
 /**
@@ -31,23 +40,74 @@ export async function openSlide(input: string | ByteSource | Array<string | Byte
   } else {
     source = input;
   }
+  const cache = options.openCache && source instanceof RangeScheduler ? options.openCache : undefined;
+  const key = openCacheKey(source.id);
   try {
-    let tiff;
-    try {
-      tiff = await openTiff(source, options.tiff);
-    } catch (e) {
-      // a DICOM instance on its own: a one-file series
-      if (isImageboxError(e, 'E_NOT_A_SLIDE') && e.details?.['dicom'] === true) return await dicomSlide([source], options);
-      throw e;
-    }
-    const slide = new Slide(source, tiff, isNdpi(tiff) ? await readNdpi(tiff) : readLayout(tiff), options);
-    // multi-channel: the default contrast limits from the smallest level's histogram
-    await slide.loadChannelDefaults();
+    const fresh = cache ? await warmUp(source as RangeScheduler, cache, key, options.tiff?.headBytes ?? TIFF_HEAD_BYTES) : false;
+    const slide = await openSingle(source, options);
+    if (cache && !fresh) await remember(source as RangeScheduler, cache, key);
     return slide;
   } catch (e) {
+    // whatever an entry said, it did not make a slide: gone (the next open is cold)
+    if (cache) await cache.delete(key).catch(() => undefined);
     if (typeof input === 'string') await source.close?.().catch(() => undefined);
     throw asImageboxError(e, 'E_MALFORMED');
   }
+}
+
+/**
+ * The cached entry of `source` checked against the origin with the cold open's
+ * own first read (the head: its answer tells the validator and the size). When
+ * they match, its spans are in the span cache (fresh: the open needs no other
+ * request); when not, or without an entry, the open goes on cold.
+ */
+async function warmUp(source: RangeScheduler, cache: OpenCacheStore, key: string, headBytes: number): Promise<boolean> {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await cache.get(key);
+  } catch {
+    return false; // a store that fails is a store without the entry
+  }
+  if (!bytes) return false;
+  const entry = decodeOpenEntry(bytes, source.id);
+  if (!entry) {
+    await cache.delete(key).catch(() => undefined); // corrupt, truncated, another key's: never trusted
+    return false;
+  }
+  await readHead(source, headBytes);
+  const size = await source.size();
+  if (source.validator() !== entry.validator || size !== entry.size) return false; // changed: replaced after the open
+  for (const s of entry.spans) source.preload(s.offset, s.data);
+  return true;
+}
+
+/** Keep what the open read (the span cache now), under the validator and size it was read with. */
+async function remember(source: RangeScheduler, cache: OpenCacheStore, key: string): Promise<void> {
+  const validator = source.validator();
+  if (!validator) return; // nothing to check a later open against
+  try {
+    const size = await source.size();
+    const spans = source.cachedSpans();
+    if (spans.length === 0) return;
+    await cache.set(key, encodeOpenEntry({ id: source.id, validator, size, spans }));
+  } catch {
+    /* a store that fails costs the next open its warmth, nothing else */
+  }
+}
+
+async function openSingle(source: ByteSource, options: OpenSlideOptions): Promise<Slide> {
+  let tiff;
+  try {
+    tiff = await openTiff(source, options.tiff);
+  } catch (e) {
+    // a DICOM instance on its own: a one-file series
+    if (isImageboxError(e, 'E_NOT_A_SLIDE') && e.details?.['dicom'] === true) return await dicomSlide([source], options);
+    throw e;
+  }
+  const slide = new Slide(source, tiff, isNdpi(tiff) ? await readNdpi(tiff) : readLayout(tiff), options);
+  // multi-channel: the default contrast limits from the smallest level's histogram
+  await slide.loadChannelDefaults();
+  return slide;
 }
 
 async function dicomSlide(sources: ByteSource[], options: OpenSlideOptions): Promise<Slide> {
