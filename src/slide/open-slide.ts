@@ -74,9 +74,17 @@ async function warmUp(source: RangeScheduler, cache: OpenCacheStore, key: string
     await cache.delete(key).catch(() => undefined); // corrupt, truncated, another key's: never trusted
     return false;
   }
-  await readHead(source, headBytes);
+  const head = await readHead(source, headBytes);
   const size = await source.size();
   if (source.validator() !== entry.validator || size !== entry.size) return false; // changed: replaced after the open
+  // The head just read must also be the entry's head, byte for byte (free: the
+  // bytes are in hand): a guard against a validator weaker than it claims to be (a
+  // Last-Modified of one-second grain, an origin's ETag that is not its content's).
+  for (const s of entry.spans) {
+    if (s.offset >= head.length) break;
+    const n = Math.min(s.data.length, head.length - s.offset);
+    for (let i = 0; i < n; i++) if (s.data[i] !== head[s.offset + i]) return false;
+  }
   for (const s of entry.spans) source.preload(s.offset, s.data);
   return true;
 }

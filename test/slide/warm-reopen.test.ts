@@ -115,6 +115,27 @@ describe('warm re-open over HTTP', () => {
     origin.put('/slide.svs', svs);
   });
 
+  it('an origin whose ETag stayed while its bytes changed: the head read to validate differs from the entry\'s, so the open is cold', async () => {
+    const s = await open(); // warm
+    await s.close();
+    const file = origin.files.get('/slide.svs')!;
+    const at = Buffer.from(file.data).indexOf('Aperio Image Library');
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(65536);
+    const edited = new Uint8Array(file.data);
+    edited[at + 'Aperio Image Librar'.length] = 'z'.charCodeAt(0);
+    file.data = edited; // same ETag, same Last-Modified, same size: only the bytes differ
+    try {
+      origin.resetCounters();
+      const slide = await open();
+      expect(origin.requests).toBe(coldRequests);
+      expect(slide.properties['tiff.ImageDescription']).toContain('Aperio Image Librarz');
+      await slide.close();
+    } finally {
+      origin.put('/slide.svs', svs);
+    }
+  });
+
   it('a corrupt or truncated entry is ignored (a cold open), deleted and replaced', async () => {
     const s = await open(); // cold: the SVS again
     await s.close();
