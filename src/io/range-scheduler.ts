@@ -205,6 +205,11 @@ export class RangeScheduler implements ByteSource {
     return this.cache?.entries() ?? [];
   }
 
+  /** The bytes of [offset, offset+length) if the cache holds them all, else undefined (no request, no counters). */
+  peekCached(offset: number, length: number): Uint8Array | undefined {
+    return this.cache?.get(offset, length);
+  }
+
   /**
    * Put bytes known to be the source's (a warm re-open's, checked against the
    * origin's validator) into the cache, as if they had been read. False when

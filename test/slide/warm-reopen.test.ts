@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openByteSource } from '../../src/io/open-source-node.js';
 import { decodeOpenEntry, encodeOpenEntry, MemoryOpenCache, openCacheKey } from '../../src/io/open-cache.js';
 import { DiskOpenCache } from '../../src/node/open-cache-disk.js';
@@ -182,6 +182,37 @@ describe('warm re-open over HTTP', () => {
     // a span past the size it claims
     const past = encodeOpenEntry({ id: 'i', validator: 'v', size: 2, spans: [{ offset: 0, data: new Uint8Array(3) }] });
     expect(decodeOpenEntry(past, 'i')).toBeUndefined();
+  });
+
+  it('a level\'s offset arrays, once loaded, join the entry: after a warm open its tiles cost exactly 1 request each', async () => {
+    const store = new MemoryOpenCache();
+    const { bytes } = bigTiledSlide(100_000, 60_000, 256); // 2 x 368 KB of arrays, not read by open
+    origin.put('/arrays.tif', bytes);
+    const url = origin.url('/arrays.tif');
+    const key = openCacheKey(url);
+    const cold = await openSlide(openByteSource(url), { backgroundWarm: false, openCache: store });
+    const entryAfterOpen = (await store.get(key))!.length;
+    origin.resetCounters();
+    await cold.tile(0, 17, 10);
+    expect(origin.requests).toBe(2); // offset blocks, then the tile
+    await cold.warmLevel(0);
+    await vi.waitFor(async () => expect((await store.get(key))!.length).toBeGreaterThan(Math.max(entryAfterOpen, 2 * 367_540)));
+    await cold.close();
+    origin.resetCounters();
+    const warm = await openSlide(openByteSource(url), { backgroundWarm: false, openCache: store });
+    expect(origin.requests).toBe(1);
+    expect(warm.levelResident(0)).toBe(false); // the arrays are bytes in the span cache, parsed on use
+    for (const [c, r] of [
+      [0, 0],
+      [17, 10],
+      [100, 50],
+    ] as const) {
+      const before = origin.requests;
+      const t = await warm.tile(0, c, r);
+      expect(new DataView(t.bytes.buffer, t.bytes.byteOffset, 4).getUint32(0, true)).toBe(r * 391 + c);
+      expect(origin.requests - before).toBe(1);
+    }
+    await warm.close();
   });
 
   it('the store stays under its byte bound (least recently used out first) and refuses entries over the per-entry cap', async () => {
