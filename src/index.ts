@@ -8,3 +8,4 @@ export { ImageboxError, isImageboxError, httpStatus, type ErrorCode } from './er
 export * from './io/index.js';
 export { FileSource } from './io/file-source.js';
 export { openByteSource } from './io/open-source-node.js';
+export { DiskOpenCache, defaultOpenCacheDir, type DiskOpenCacheOptions } from './node/open-cache-disk.js';

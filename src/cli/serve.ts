@@ -10,12 +10,14 @@ import type { AccessControl } from '../server/access.js';
 import { accessFromEnv } from './token.js';
 import { parseLimits, type ServeLimits } from './limits.js';
 import { DEFAULT_LIMITS } from '../server/iiif/plan.js';
+import { defaultOpenCacheDir } from '../node/open-cache-disk.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
                      [--limit NAME=VALUE ...] [--drain-seconds 10]
+                     [--open-cache DIR|off] [--open-cache-mb 256]
 
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
@@ -26,6 +28,10 @@ export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0]
                     streamIdleSeconds, streamInFlightBytes (docs/deployment.md)
   --drain-seconds N on SIGTERM/SIGINT: stop accepting, close streams (1001), give requests
                     in flight N s to finish (default 10); a second signal stops at once
+  --open-cache DIR  keep what opening a remote slide read (its directory structure) in
+                    DIR (mode 0700), so opening it again, here or in another process,
+                    costs one validating request; default: a directory under the system
+                    temp dir (IMAGEBOX_OPEN_CACHE), "off": none. --open-cache-mb bounds it
 `;
 
 /** The project root (dist/cli/serve.js or src/cli/serve.ts -> ../../). */
@@ -53,6 +59,10 @@ export interface ServeArgs {
   limits: ServeLimits;
   /** On SIGTERM/SIGINT: seconds in-flight requests get to finish. */
   drainSeconds: number;
+  /** Warm re-open store directory ("off": none; undefined: IMAGEBOX_OPEN_CACHE, else the default under the temp dir). */
+  openCache: string | undefined;
+  /** Its bound in MiB (undefined: IMAGEBOX_OPEN_CACHE_MB, else 256). */
+  openCacheMb: number | undefined;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -76,6 +86,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'require-token': { type: 'boolean' },
       limit: { type: 'string', multiple: true },
       'drain-seconds': { type: 'string' },
+      'open-cache': { type: 'string' },
+      'open-cache-mb': { type: 'string' },
     },
     SERVE_USAGE,
   );
@@ -99,7 +111,10 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     limits: parseLimits((v['limit'] as string[] | undefined) ?? [], SERVE_USAGE),
     drainSeconds: integerArg('--drain-seconds', str('drain-seconds') ?? '10', 0, 3600, SERVE_USAGE),
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
+    openCache: str('open-cache'),
+    openCacheMb: str('open-cache-mb') === undefined ? undefined : integerArg('--open-cache-mb', str('open-cache-mb'), 0, 1 << 20, SERVE_USAGE),
   };
+  if (a.openCache === '') throw new UsageError('--open-cache: a directory, or "off"', SERVE_USAGE);
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
   if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
   return a;
@@ -113,6 +128,9 @@ export async function runServe(argv: string[]): Promise<number> {
   const a = parseServeArgs(argv);
   // read by the shared HTTP transport of this thread and of the pixel workers
   if (a.originConnections !== undefined) process.env['IMAGEBOX_ORIGIN_CONNECTIONS'] = String(a.originConnections);
+  // the warm re-open store (src/server/open-spec.ts), on by default; pixel workers inherit it
+  process.env['IMAGEBOX_OPEN_CACHE'] = a.openCache ?? process.env['IMAGEBOX_OPEN_CACHE'] ?? defaultOpenCacheDir();
+  if (a.openCacheMb !== undefined) process.env['IMAGEBOX_OPEN_CACHE_MB'] = String(a.openCacheMb);
   const registry: RegistryOptions = { allow: a.allow };
   if (a.config) Object.assign(registry, await loadConfig(a.config));
   registry.slidesDir = a.slides ?? (a.config ? undefined : `${ROOT}samples`);

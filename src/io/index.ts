@@ -15,3 +15,4 @@ export {
 export { RangeScheduler, type RangeSchedulerOptions, type SchedulerStats } from './range-scheduler.js';
 export { ByteBudget, SpanCache } from './span-cache.js';
 export { MemorySource } from './memory-source.js';
+export { MemoryOpenCache, type OpenCacheStore } from './open-cache.js';

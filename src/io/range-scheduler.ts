@@ -200,6 +200,28 @@ export class RangeScheduler implements ByteSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** The spans the cache holds now, in file order (a warm re-open keeps what open read: src/io/open-cache.ts). */
+  cachedSpans(): { offset: number; data: Uint8Array }[] {
+    return this.cache?.entries() ?? [];
+  }
+
+  /** The bytes of [offset, offset+length) if the cache holds them all, else undefined (no request, no counters). */
+  peekCached(offset: number, length: number): Uint8Array | undefined {
+    return this.cache?.get(offset, length);
+  }
+
+  /**
+   * Put bytes known to be the source's (a warm re-open's, checked against the
+   * origin's validator) into the cache, as if they had been read. False when
+   * there is no cache.
+   */
+  preload(offset: number, data: Uint8Array): boolean {
+    if (!this.cache) return false;
+    if (this.knownSize !== undefined && offset + data.length > this.knownSize) return false;
+    this.cache.put(offset, data);
+    return true;
+  }
+
   /** Forget all cached bytes. */
   clearCache(): void {
     this.generation++;

@@ -157,6 +157,11 @@ export class SpanCache {
     return out;
   }
 
+  /** Every cached span, in file order (the bytes as held: never write into them). No recency update. */
+  entries(): { offset: number; data: Uint8Array }[] {
+    return this.spans.map((s) => ({ offset: s.offset, data: s.data }));
+  }
+
   /** Whether [offset, offset+length) is fully cached (no recency update). */
   has(offset: number, length: number): boolean {
     const end = offset + length;

@@ -15,6 +15,8 @@ import { allowPredicate } from './allow.js';
 import { credentialsFromEnv, sigV4Signer } from '../io/aws-sigv4.js';
 import { oauth2Signer } from '../io/oauth2.js';
 import { urlRefresher } from './url-refresher.js';
+import { DiskOpenCache } from '../node/open-cache-disk.js';
+import type { OpenCacheStore } from '../io/open-cache.js';
 import type { SourceSpec } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -26,6 +28,26 @@ const budget = new ByteBudget(SPAN_BUDGET_BYTES);
 /** This thread's shared span-cache budget (for metrics). */
 export function spanBudget(): ByteBudget {
   return budget;
+}
+
+let openCache: { dir: string | undefined; store: OpenCacheStore | undefined } | undefined;
+
+/**
+ * The warm re-open store of this thread (src/io/open-cache.ts), from
+ * IMAGEBOX_OPEN_CACHE (a directory; unset, empty or "off": none) and
+ * IMAGEBOX_OPEN_CACHE_MB (its bound, default 256). `imagebox serve` sets them
+ * (--open-cache, on by default); pixel workers inherit them. Remote slides only:
+ * a local file has no scheduler, and its open costs a few preads anyway.
+ */
+export function openCacheStore(): OpenCacheStore | undefined {
+  const dir = process.env['IMAGEBOX_OPEN_CACHE'];
+  const on = dir !== undefined && dir !== '' && dir !== 'off' ? dir : undefined;
+  if (openCache?.dir !== on || !openCache) {
+    const mb = process.env['IMAGEBOX_OPEN_CACHE_MB'];
+    const maxBytes = mb !== undefined && /^\d{1,7}$/.test(mb) ? Number(mb) * MiB : undefined;
+    openCache = { dir: on, store: on === undefined || maxBytes === 0 ? undefined : new DiskOpenCache(on, { maxBytes }) };
+  }
+  return openCache.store;
 }
 
 export async function openSpec(spec: SourceSpec): Promise<Slide> {
@@ -50,7 +72,7 @@ export async function openSpec(spec: SourceSpec): Promise<Slide> {
   }
   const source = openSource(spec, spec.location);
   try {
-    return await openSlide(source);
+    return await openSlide(source, { openCache: openCacheStore() });
   } catch (e) {
     await source.close?.().catch(() => undefined);
     throw e;

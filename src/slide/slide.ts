@@ -16,6 +16,7 @@ import { AperioMissingTiles } from './missing-tiles.js';
 import type { EncodedTile } from '../contracts/tile.js';
 import type { ChannelPlane, PixelReader, RGBA } from '../contracts/pixels.js';
 import { BAND_PIXELS, MAX_REGION_PIXELS, levelRegion, readRegion, readScaledRegion, readTile } from './region.js';
+import { LazyArray } from '../formats/tiff/lazy-array.js';
 import { checkDisplay, compositeChannels, defaultDisplay, percentileLimits, type ChannelDisplay, type ChannelInfo } from './channels.js';
 import type { Level } from './types.js';
 
@@ -72,6 +73,7 @@ export class Slide {
   private readonly associatedInfo: Map<string, ImageInfo>;
   private readonly inlineAssociated: Map<string, InlineImage>;
   private readonly warming = new Map<ImageInfo, Promise<void>>();
+  private readonly warmListeners = new Set<() => void>();
   /** Levels whose whole-array load failed: not tried again before `until` (doubling, up to a minute). */
   private readonly warmBackoff = new Map<ImageInfo, { until: number; delayMs: number }>();
   private readonly aperioMissing: AperioMissingTiles | undefined;
@@ -566,6 +568,21 @@ export class Slide {
     return info !== undefined && info.offsets.resident && info.byteCounts.resident;
   }
 
+  /** Byte ranges of the file's offset and byte-count arrays that are wholly in memory (loaded lazily, not parsed at open). */
+  residentArrayRanges(): { offset: number; length: number }[] {
+    const out: { offset: number; length: number }[] = [];
+    for (const info of this.levelInfo) {
+      for (const a of [info.offsets, info.byteCounts]) if (a instanceof LazyArray && a.resident && a.length > 0) out.push(a.byteRange);
+    }
+    return out;
+  }
+
+  /** Told each time a level's whole arrays have loaded (the open cache keeps them). Returns an unsubscribe. */
+  onArraysLoaded(listener: () => void): () => void {
+    this.warmListeners.add(listener);
+    return () => this.warmListeners.delete(listener);
+  }
+
   /** Load a level's whole offset and byte-count arrays (once; shared by concurrent callers). */
   warmLevel(level: number): Promise<void> {
     const info = this.levelInfo[level];
@@ -584,6 +601,13 @@ export class Slide {
       p = Promise.all([info.offsets.loadAll(), info.byteCounts.loadAll()]).then(
         () => {
           this.warmBackoff.delete(info);
+          for (const l of [...this.warmListeners]) {
+            try {
+              l();
+            } catch {
+              /* not ours */
+            }
+          }
         },
         (e: unknown) => {
           this.warming.delete(info);

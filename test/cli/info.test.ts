@@ -1,6 +1,8 @@
 // `imagebox info` as a user runs it: the built CLI (npm test builds first) in a child process.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +54,25 @@ describe('imagebox info', () => {
     // The header reached the origin, with the secret taken from the environment.
     expect(http.origin!.log.every((r) => r.headers.authorization === 'Bearer s3cr3t')).toBe(true);
     expect(stdout).not.toContain('s3cr3t');
+  });
+
+  it('--open-cache DIR: a second info of the same remote slide costs one request, the same answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imagebox-info-cache-'));
+    try {
+      const url = http.url('aperio-jpeg.svs');
+      const runs: { requests: number; d: Record<string, unknown> }[] = [];
+      for (let i = 0; i < 2; i++) {
+        http.origin!.resetCounters();
+        const { code, stdout } = await cli('info', url, '--json', '--open-cache', dir);
+        expect(code).toBe(0);
+        runs.push({ requests: http.origin!.requests, d: JSON.parse(stdout) });
+      }
+      expect(runs[0]!.requests).toBeGreaterThan(1);
+      expect(runs[1]!.requests).toBe(1);
+      expect(runs[1]!.d).toEqual(runs[0]!.d);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails with the typed error and a non-zero exit', async () => {

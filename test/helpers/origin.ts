@@ -97,6 +97,8 @@ interface File {
 }
 
 let version = 0;
+/** Per process: an ETag of another test process's origin (a port used again) never matches one of ours. */
+const run = Math.random().toString(36).slice(2, 10);
 
 function parseRanges(header: string, size: number): { start: number; end: number }[] | 'bad' | 'unsatisfiable' {
   const m = /^bytes=(.+)$/.exec(header.trim());
@@ -165,7 +167,7 @@ export class Origin {
     this.files.set(path, {
       data,
       type,
-      etag: `"v${version}-${data.length}"`,
+      etag: `"v${version}-${data.length}-${run}"`,
       lastModified: new Date(Date.UTC(2024, 0, 1, 0, 0, version)).toUTCString(),
     });
   }

@@ -82,6 +82,11 @@ export class LazyArray implements NumberArray {
     return this.residentBlocks === this.have.length;
   }
 
+  /** Where the array's bytes lie in the file. */
+  get byteRange(): { offset: number; length: number } {
+    return { offset: this.offset, length: this.length * this.size };
+  }
+
   peek(i: number): number | undefined {
     if (i < 0 || i >= this.length) return undefined;
     return this.have[Math.floor(i / LAZY_BLOCK_ENTRIES)] ? this.values[i] : undefined;

@@ -39,8 +39,11 @@ export interface TiffOpenOptions {
   maxValueBytes?: number;
 }
 
+/** The speculative head open reads first (a warm re-open sends the same read to validate). */
+export const TIFF_HEAD_BYTES = 64 * 1024;
+
 const DEFAULTS: Required<TiffOpenOptions> = {
-  headBytes: 64 * 1024,
+  headBytes: TIFF_HEAD_BYTES,
   tailReadBytes: 2 * 1024 * 1024,
   ifdWindowBytes: 64 * 1024,
   tailProbeBytes: 256 * 1024,
