@@ -174,6 +174,7 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
               counters: stream.counters,
               decodesRunning: stream.fair.running,
               decodesQueued: stream.fair.queued,
+              decodesSkipped: stream.fair.skipped,
               decodedCacheBytes: stream.decoded.byteSize,
             },
           }

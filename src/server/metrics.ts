@@ -19,6 +19,8 @@ export interface Gauges {
     counters: StreamCounters;
     decodesRunning: number;
     decodesQueued: number;
+    /** Decodes skipped at their turn: their tile had left the view. */
+    decodesSkipped?: number;
     decodedCacheBytes: number;
   };
 }
@@ -132,6 +134,9 @@ export class Metrics {
         '# TYPE imagebox_stream_decodes gauge',
         `imagebox_stream_decodes{state="running"} ${st.decodesRunning}`,
         `imagebox_stream_decodes{state="queued"} ${st.decodesQueued}`,
+        '# HELP imagebox_stream_decodes_skipped_total Decodes not run: their tile left the view before their turn.',
+        '# TYPE imagebox_stream_decodes_skipped_total counter',
+        `imagebox_stream_decodes_skipped_total ${st.decodesSkipped ?? 0}`,
         '# TYPE imagebox_stream_decoded_cache_bytes gauge',
         `imagebox_stream_decoded_cache_bytes ${st.decodedCacheBytes}`,
       );

@@ -100,14 +100,16 @@ export class ServerStreamHost implements StreamHost {
     return this.registry.use(id, (entry, slide) => fn(slide, refOf(entry, slide), slideInfoOf(entry, slide)));
   }
 
-  async decode(owner: object, tile: EncodedTile, _ref: SlideRef, format: 'rgba' | 'jpeg'): Promise<TilePayload> {
-    const r = await this.fair.run(owner, () =>
-      this.pixels.run({ kind: 'decode', tile, format: format === 'jpeg' ? 'jpg' : 'rgba', jpegQuality: this.jpegQuality }),
+  async decode(owner: object, tile: EncodedTile, _ref: SlideRef, format: 'rgba' | 'jpeg', wanted?: () => boolean): Promise<TilePayload> {
+    const r = await this.fair.run(
+      owner,
+      () => this.pixels.run({ kind: 'decode', tile, format: format === 'jpeg' ? 'jpg' : 'rgba', jpegQuality: this.jpegQuality }),
+      wanted,
     );
     return { width: r.width, height: r.height, data: r.body };
   }
 
-  async render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay): Promise<TilePayload> {
+  async render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay, wanted?: () => boolean): Promise<TilePayload> {
     const r = await this.fair.run(owner, () =>
       this.pixels.run({
         kind: 'tile',
@@ -119,6 +121,7 @@ export class ServerStreamHost implements StreamHost {
         jpegQuality: this.jpegQuality,
         ...(display ? { display } : {}),
       }),
+      wanted,
     );
     return { width: r.width, height: r.height, data: r.body };
   }

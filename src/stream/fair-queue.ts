@@ -9,6 +9,8 @@ interface Job<T> {
   run: () => Promise<T>;
   resolve: (v: T) => void;
   reject: (e: unknown) => void;
+  /** Asked when the job's turn comes: false skips it (E_ABORTED) without running. */
+  wanted?: () => boolean;
 }
 
 export class FairQueue {
@@ -18,6 +20,8 @@ export class FairQueue {
   private next = 0;
   private active = 0;
   started = 0;
+  /** Jobs skipped at their turn because they were no longer wanted. */
+  skipped = 0;
 
   constructor(
     readonly concurrency: number,
@@ -39,7 +43,12 @@ export class FairQueue {
     return this.owners.get(owner)?.length ?? 0;
   }
 
-  run<T>(owner: object, run: () => Promise<T>): Promise<T> {
+  /**
+   * Queue `run` for `owner`. `wanted`, when given, is asked when its turn comes:
+   * a job no longer wanted (its tile left the view) is skipped, rejecting with
+   * E_ABORTED, so a fast pan does not leave the workers decoding what nobody sees.
+   */
+  run<T>(owner: object, run: () => Promise<T>, wanted?: () => boolean): Promise<T> {
     let q = this.owners.get(owner);
     if (!q) {
       q = [];
@@ -49,7 +58,7 @@ export class FairQueue {
     if (q.length >= this.maxQueuedPerOwner) return Promise.reject(new ImageboxError('E_BUSY', 'too much queued work on this connection'));
     const queue = q;
     return new Promise<T>((resolve, reject) => {
-      queue.push({ run, resolve, reject } as Job<unknown>);
+      queue.push({ run, resolve, reject, ...(wanted ? { wanted } : {}) } as Job<unknown>);
       this.pump();
     });
   }
@@ -74,6 +83,11 @@ export class FairQueue {
         this.order.splice(this.next, 1);
       } else {
         this.next++;
+      }
+      if (job.wanted && !job.wanted()) {
+        this.skipped++;
+        job.reject(new ImageboxError('E_ABORTED', 'no longer wanted'));
+        continue;
       }
       this.active++;
       this.started++;

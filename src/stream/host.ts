@@ -46,10 +46,10 @@ export interface StreamHost {
   open(id: string): Promise<OpenedSlide>;
   /** Run `fn` on the slide's current bytes (a change found meanwhile reopens it and runs `fn` once more). */
   use<T>(id: string, fn: (slide: Slide, ref: SlideRef, info: OpenedSlide['info']) => Promise<T>): Promise<T>;
-  /** Decode a stored tile in a pixel worker (round-robin between owners): RGBA of its valid part, or a JPEG of it. */
-  decode(owner: object, tile: EncodedTile, ref: SlideRef, format: 'rgba' | 'jpeg'): Promise<TilePayload>;
+  /** Decode a stored tile in a pixel worker (round-robin between owners): RGBA of its valid part, or a JPEG of it. `wanted`: asked when its turn comes (false: skipped, E_ABORTED). */
+  decode(owner: object, tile: EncodedTile, ref: SlideRef, format: 'rgba' | 'jpeg', wanted?: () => boolean): Promise<TilePayload>;
   /** Render a tile that cannot be decoded alone (an Aperio missing tile re-rendered from the level above). */
-  render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay): Promise<TilePayload>;
+  render(owner: object, ref: SlideRef, level: number, col: number, row: number, format: 'rgba' | 'jpeg', display?: ChannelDisplay, wanted?: () => boolean): Promise<TilePayload>;
   /** The shared, byte-bounded cache of decoded tiles. */
   cached(ref: SlideRef, key: number): TilePayload | undefined;
   remember(ref: SlideRef, key: number, p: TilePayload): void;

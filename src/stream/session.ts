@@ -592,16 +592,18 @@ export class StreamSession {
     const encoding = stored ? 'jpeg' : this.encodingFor();
     let payload: TilePayload;
     let flags = 0;
+    // asked when a decode's turn comes in the shared queue: a tile that left the view meanwhile is not decoded
+    const wanted = (): boolean => !s.closed && !this.closed && s.wanted.has(w.key);
     if (t.missing && w.level === 0 && !t.render) {
       payload = { width: t.validWidth, height: t.validHeight, data: new Uint8Array(0) };
       flags |= TileFlag.Missing;
     } else if (t.missing) {
       // re-rendered from the level above, as readTile does (OpenSlide's rule); or painted from overlapping tiles (BIF)
-      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display);
+      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display, wanted);
       flags |= TileFlag.Transcoded;
     } else if (s.info.channels) {
       // multi-channel: the composite of the handle's channels, rendered in a worker (not in the shared cache)
-      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display);
+      payload = await this.host.render(this, ref, w.level, w.col, w.row, encoding, s.display, wanted);
       if (encoding === 'jpeg') flags |= TileFlag.Transcoded;
     } else {
       const asStored = stored ?? (encoding === 'jpeg' ? storedTileAsJpeg(t) : undefined);
@@ -612,7 +614,7 @@ export class StreamSession {
         if (cached && (encoding === 'rgba') === (cached.data.length === cached.width * cached.height * 4)) {
           payload = cached;
         } else {
-          payload = await this.host.decode(this, t, ref, encoding);
+          payload = await this.host.decode(this, t, ref, encoding, wanted);
           if (encoding === 'rgba') this.host.remember(ref, w.key, payload);
         }
         if (encoding === 'jpeg') flags |= TileFlag.Transcoded;
@@ -645,7 +647,14 @@ export class StreamSession {
   private tileFailed(s: SlideStream, w: WantedTile, e: unknown): void {
     if (s.closed || this.closed) return;
     const err = asImageboxError(e);
-    if (err.code === 'E_ABORTED') return;
+    if (err.code === 'E_ABORTED') {
+      // its decode was skipped: it had left the view before its turn
+      if (!s.wanted.has(w.key)) {
+        this.stats.cancelled++;
+        this.host.counters.cancelled++;
+      }
+      return;
+    }
     // a tile whose bytes are bad stays failed on this handle; one the origin (or the server)
     // failed to give (5xx: E_ORIGIN, E_TIMEOUT, ...) is asked for again by the next view
     if (err.status < 500) s.failed.add(w.key);

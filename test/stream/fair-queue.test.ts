@@ -39,4 +39,25 @@ describe('FairQueue', () => {
     for (const p of queued) await expect(p).rejects.toMatchObject({ code: 'E_ABORTED' });
     await first;
   });
+
+  it('a job no longer wanted when its turn comes is skipped (E_ABORTED), never run; the others run', async () => {
+    const q = new FairQueue(1);
+    const a = {};
+    const ran: string[] = [];
+    let wantB = true;
+    const slow = (name: string) => () => {
+      ran.push(name);
+      return new Promise<void>((r) => setTimeout(r, 10));
+    };
+    const first = q.run(a, slow('a'));
+    const b = q.run(a, slow('b'), () => wantB);
+    const c = q.run(a, slow('c'), () => true);
+    wantB = false; // it left the view while queued
+    await first;
+    await expect(b).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await c;
+    expect(ran).toEqual(['a', 'c']);
+    expect([q.started, q.skipped]).toEqual([2, 1]);
+  });
 });
+

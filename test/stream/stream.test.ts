@@ -306,7 +306,46 @@ describe('stream: a Ventana BIF with overlapping tiles (no stored tile is a tile
       }
     } finally {
       await c.close();
-      await local.close();
+    }
+  });
+});
+
+describe('stream: a fast pan does not leave the workers decoding what left the view', () => {
+  let s: StartedServer;
+  beforeAll(async () => {
+    s = await start({ pixels: { size: 1, perWorker: 1 } });
+  });
+  afterAll(async () => s?.close());
+
+  it('RGBA decodes of a view replaced before their turn are skipped; the new view arrives whole, with the pixels of readTile', async () => {
+    const c = await connectTileStream(wsUrl(s), { encodings: ['rgba'] });
+    try {
+      const slide = await c.open('aperio-jpeg.svs');
+      const fair = s.box.stream.fair;
+      const started0 = fair.started;
+      const skipped0 = fair.skipped;
+      // a big view of level 0 (about 60 tiles to decode), replaced at once by one far away
+      const first = c.view(slide.handle, { level: 0, x: 0, y: 0, width: 2560, height: 1440 }).catch(() => undefined);
+      const got = new Map<string, StreamTile>();
+      c.on('tile', (t) => {
+        if (t.level === 0 && t.col >= 20 && t.row >= 16) got.set(`${t.col},${t.row}`, t);
+      });
+      const r = await c.view(slide.handle, { level: 0, x: 20 * 256, y: 16 * 256, width: 512, height: 512 });
+      void first;
+      await settled(c);
+      expect(r.tiles).toBe(4);
+      for (const k of ['20,16', '21,16', '20,17', '21,17']) expect(got.has(k), k).toBe(true);
+      const aperio = await openSlide(`${FIXTURES}/aperio-jpeg.svs`);
+      const t = got.get('20,16')!;
+      expect(Buffer.from(t.data).equals(Buffer.from((await aperio.readTile(0, 20, 16)).data))).toBe(true);
+      await aperio.close();
+      const skipped = fair.skipped - skipped0;
+      const started = fair.started - started0;
+      console.log(`fast pan: ${started} decodes run, ${skipped} skipped (their tiles had left the view)`);
+      expect(skipped).toBeGreaterThan(10);
+      expect(started).toBeLessThan(60);
+    } finally {
+      await c.close();
     }
   });
 });
