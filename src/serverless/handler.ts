@@ -12,12 +12,10 @@
 // bundles it and lists what the bundle imports).
 import { openSlide } from '../browser.js';
 import { ImageboxError } from '../errors.js';
-import { flatten } from '../codecs/flatten.js';
-import * as ops from '../codecs/image-ops.js';
-import { encodeJpeg } from '../codecs/jpeg-encode.js';
 import type { Jpeg2000Decoder } from '../codecs/jpeg2000.js';
 import { Kernels } from '../codecs/kernels.js';
 import { pixelReader } from '../codecs/pixel-reader.js';
+import { kernelBackend } from '../server/pixels/kernel-backend.js';
 import { encodePng } from '../codecs/png-encode.js';
 import type { PixelReader } from '../contracts/pixels.js';
 import type { Slide } from '../slide/slide.js';
@@ -190,22 +188,7 @@ export class RemoteSlides implements SlideDirectory {
 
 /** The pixel backend of one isolate: the kernels and decoders it loaded, PNG through CompressionStream. */
 export function isolateBackend(k: Kernels, px: PixelReader): PixelBackend {
-  return {
-    renderer: { region: (slide, level, x0, y0, w, h, outW, outH, signal, display) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal, display) },
-    async encode(img, format, o) {
-      if (format === 'jpg') return encodeJpeg(k, flatten(img), { quality: o.quality, grey: o.grey });
-      if (format === 'png') return encodePng(img, { grey: o.grey });
-      throw new ImageboxError('E_BAD_REQUEST', `format ${format} is not encoded by this server`);
-    },
-    rotate: (img, deg) => ops.rotate(k, img, deg),
-    mirror: (img) => ops.mirror(k, img),
-    gray: (img) => ops.toGrey(k, img),
-    bitonal: (img) => ops.toBitonal(k, img),
-    resize: (img, w, h) => ops.resize(k, img, w, h),
-    associated: (slide, name, signal) => slide.readAssociated(name, signal),
-    decode: (tile) => px.decode(tile),
-    tile: (slide, level, col, row, signal, display) => slide.readTile(level, col, row, signal, display),
-  };
+  return kernelBackend(k, px, encodePng);
 }
 
 /** Pixel jobs run here, on the slide this isolate has open (no worker threads). */

@@ -1,42 +1,14 @@
-// The production pixel backend, one per worker thread: regions read by the
-// slide itself (src/slide/region.ts over the codec registry, opened with this
-// thread's decoders by open-spec.ts), orientation/quality by
-// src/codecs/image-ops.ts, encoding by src/codecs/{jpeg,png}-encode.ts.
-import { ImageboxError } from '../../errors.js';
-import { flatten } from '../../codecs/flatten.js';
-import * as ops from '../../codecs/image-ops.js';
-import { encodeJpeg } from '../../codecs/jpeg-encode.js';
+// The production pixel backend, one per worker thread: the neutral kernel
+// backend (kernel-backend.ts) with this thread's kernels and decoders, PNG
+// deflated by Node's zlib.
 import { kernels } from '../../codecs/kernels-node.js';
 import { nodePixelReader } from '../../codecs/pixel-reader-node.js';
 import { encodePngNode } from '../../codecs/png-encode-node.js';
-import type { PixelBackend, RegionRenderer } from './backend.js';
+import type { PixelBackend } from './backend.js';
+import { kernelBackend } from './kernel-backend.js';
 
-/**
- * A level-0 region read at `level` (OpenSlide semantics), at the output size:
- * tiles decoded reduced from the DCT where that stays above the output size,
- * then only the remaining factor resampled (src/slide/region.ts).
- */
-export const regionRenderer: RegionRenderer = {
-  region: (slide, level, x0, y0, w, h, outW, outH, signal, display) => slide.readScaledRegion(level, x0, y0, w, h, outW, outH, signal, display),
-};
+export { regionRenderer } from './kernel-backend.js';
 
 export async function createBackend(): Promise<PixelBackend> {
-  const k = await kernels();
-  const px = await nodePixelReader();
-  return {
-    renderer: regionRenderer,
-    async encode(img, format, o) {
-      if (format === 'jpg') return encodeJpeg(k, flatten(img), { quality: o.quality, grey: o.grey });
-      if (format === 'png') return encodePngNode(img, { grey: o.grey });
-      throw new ImageboxError('E_BAD_REQUEST', `format ${format} is not encoded by this server`);
-    },
-    rotate: (img, deg) => ops.rotate(k, img, deg),
-    mirror: (img) => ops.mirror(k, img),
-    gray: (img) => ops.toGrey(k, img),
-    bitonal: (img) => ops.toBitonal(k, img),
-    resize: (img, w, h) => ops.resize(k, img, w, h),
-    associated: (slide, name, signal) => slide.readAssociated(name, signal),
-    decode: (tile) => px.decode(tile),
-    tile: (slide, level, col, row, signal, display) => slide.readTile(level, col, row, signal, display),
-  };
+  return kernelBackend(await kernels(), await nodePixelReader(), encodePngNode);
 }
