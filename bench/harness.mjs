@@ -21,17 +21,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SMOKE_SLIDE = path.join(HERE, '..', 'test', 'fixtures', 'wsi', 'aperio-jpeg.svs');
 
 /** xorshift32: the same walk for every path of a run. */
-export function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
+export { rng } from './lib/util.mjs';
 
 /** The p-th percentile (0-100), one decimal. */
 export const pct = (a, p) => {

@@ -40,6 +40,7 @@ import http from 'node:http';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { rng } from './util.mjs';
 import { pathToFileURL } from 'node:url';
 
 /** "100mbit" | "12.5MB" | "800KB" | "1e6" -> bytes per second (0 = no cap). */
@@ -82,18 +83,6 @@ export function parseRange(header, size) {
 export const CHAOS_KINDS = ['reset', '503', 'hang', 'slow', 'wrongRange', 'short', '200', '416', 'partMissing', 'reordered'];
 const MULTIPART_ONLY = new Set(['partMissing', 'reordered']);
 
-/** xorshift32 in [0, 1) (the benchmarks' and the tests' generator). */
-function xorshift(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +111,7 @@ export async function startOrigin(options = {}) {
   for (const k of chaos.kinds) if (!CHAOS_KINDS.includes(k)) throw new Error(`origin: unknown chaos kind ${k} (${CHAOS_KINDS.join(', ')})`);
   if (!(chaos.rate >= 0 && chaos.rate <= 1)) throw new Error(`origin: chaos rate ${c.rate} is not in [0, 1]`);
   if (chaos.rate > 0 && target) throw new Error('origin: --chaos needs files mode (--root), not --target');
-  let draw = xorshift(chaos.seed);
+  let draw = rng(chaos.seed);
   if (target && !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(target.hostname)) throw new Error(`origin: refusing non-loopback target ${target.hostname}`);
 
   const fresh = () => ({ requests: 0, rangeRequests: 0, multiRange: 0, bytes: 0, notFound: 0, status: {}, broken: {} });
@@ -311,7 +300,7 @@ export async function startOrigin(options = {}) {
     }
     if (seed !== undefined) {
       chaos.seed = Number(seed);
-      draw = xorshift(chaos.seed);
+      draw = rng(chaos.seed);
     }
   }
 

@@ -74,3 +74,16 @@ export function stopper(child) {
     }
   };
 }
+
+/** xorshift32 in [0, 1): the benchmarks' seeded generator (the tests' test/helpers/rng.ts gives the same sequence). */
+export function rng(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
