@@ -1,7 +1,7 @@
 // The server side of the stream's host contract (src/stream/host.ts): slides
 // from the registry (with its change detection), decodes in the pixel pool
 // shared round-robin between connections, and the shared decoded-tile cache.
-import { iccProfileField } from '../stream/icc.js';
+import { slideInfo } from '../stream/slide-info.js';
 import type { ChannelDisplay } from '../slide/channels.js';
 import { availableParallelism } from 'node:os';
 import type { Slide } from '../slide/slide.js';
@@ -40,21 +40,7 @@ function publicUrl(entry: SlideEntry): string | undefined {
 }
 
 export function slideInfoOf(entry: SlideEntry, slide: Slide): OpenedSlide['info'] {
-  const url = publicUrl(entry);
-  return {
-    id: entry.id,
-    vendor: slide.vendor,
-    width: slide.width,
-    height: slide.height,
-    levels: slide.levels.map((l) => ({ ...l })),
-    mppX: slide.mppX ?? null,
-    mppY: slide.mppY ?? null,
-    objectivePower: slide.objectivePower ?? null,
-    associated: slide.associatedImages,
-    ...(slide.channels ? { channels: slide.channels } : {}),
-    ...(url ? { url } : {}),
-    ...iccProfileField(slide.iccProfile),
-  };
+  return slideInfo(entry.id, slide, publicUrl(entry));
 }
 
 function refOf(entry: SlideEntry, slide: Slide): SlideRef {

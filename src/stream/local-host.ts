@@ -3,7 +3,7 @@
 // this thread by the same codecs and WASM kernels. The viewer's direct mode
 // runs a StreamSession over it in a Web Worker, so the no-server path has the
 // same scheduler, prefetch rules and protocol as the server. Isomorphic.
-import { iccProfileField } from './icc.js';
+import { slideInfo } from './slide-info.js';
 import type { ChannelDisplay } from '../slide/channels.js';
 import { cropTo } from '../codecs/crop.js';
 import { asImageboxError, isImageboxError } from '../errors.js';
@@ -45,20 +45,7 @@ export class LocalStreamHost implements StreamHost {
   }
 
   private info(id: string, s: Slide): OpenedSlide['info'] {
-    return {
-      id,
-      vendor: s.vendor,
-      width: s.width,
-      height: s.height,
-      levels: s.levels.map((l) => ({ ...l })),
-      mppX: s.mppX ?? null,
-      mppY: s.mppY ?? null,
-      objectivePower: s.objectivePower ?? null,
-      associated: s.associatedImages,
-      ...(s.channels ? { channels: s.channels } : {}),
-      url: id,
-      ...iccProfileField(s.iccProfile),
-    };
+    return slideInfo(id, s, id);
   }
 
   private ref(id: string, s: Slide): SlideRef {
