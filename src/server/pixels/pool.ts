@@ -70,6 +70,8 @@ interface Pending {
   settled: boolean;
   /** Runs of this job that ended with their worker (re-queued at most once). */
   lostWorkers: number;
+  /** scheme://host:port of its remote slide (jobOrigin, worked out once at run()). */
+  origin: string | undefined;
 }
 
 interface Slot {
@@ -172,7 +174,7 @@ export class PixelPool {
     slot.memory = m.memory;
     if (m.type === 'done') this.counters.completed++;
     else this.counters.failed++;
-    const origin = jobOrigin(p.job);
+    const origin = p.origin;
     if (origin) this.breakers.for(origin).record(m.type === 'done' || m.transport !== true);
     if (!p.settled) {
       this.settle(p);
@@ -266,6 +268,7 @@ export class PixelPool {
         slot: undefined,
         settled: false,
         lostWorkers: 0,
+        origin,
         onAbort: () => this.cancel(p, new ImageboxError('E_ABORTED', 'aborted')),
       };
       signal?.addEventListener('abort', p.onAbort, { once: true });
@@ -314,12 +317,12 @@ export class PixelPool {
       // the first queued job whose origin holds fewer than its share of the slots
       const running = new Map<string, number>();
       for (const s of this.slots) for (const j of s.jobs.values()) {
-        const o = jobOrigin(j.job);
+        const o = j.origin;
         if (o) running.set(o, (running.get(o) ?? 0) + 1);
       }
       const cap = this.maxPerOrigin ?? Math.max(1, Math.floor((this.slots.length * this.perWorker) / 2));
       const i = this.queue.findIndex((q) => {
-        const o = jobOrigin(q.job);
+        const o = q.origin;
         return !o || (running.get(o) ?? 0) < cap;
       });
       if (i < 0) return;
