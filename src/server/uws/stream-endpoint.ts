@@ -4,7 +4,8 @@
 // scheduling are in src/stream/.
 import type { StreamTransport } from '../../stream/session.js';
 import { PROTOCOL } from '../../stream/protocol.js';
-import { asImageboxError, publicMessage } from '../../errors.js';
+import { STATUS_CODES } from 'node:http';
+import { errorResponse } from '../handlers/types.js';
 import type { Grant } from '../access.js';
 
 /** The parts of uWS's WebSocket API used here. */
@@ -120,9 +121,10 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
         },
         (e: unknown) => {
           if (aborted) return;
-          const err = asImageboxError(e);
-          const body = JSON.stringify({ error: { code: err.code, message: publicMessage(err) } });
-          res.cork(() => refuse(res, err.status === 401 ? '401 Unauthorized' : err.status === 403 ? '403 Forbidden' : '500 Internal Server Error', body, err.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="imagebox", error="invalid_token"' } : {}));
+          // the one error contract: status, body and WWW-Authenticate as an HTTP answer has them
+          const r = errorResponse(e);
+          const auth = r.headers['WWW-Authenticate'];
+          res.cork(() => refuse(res, `${r.status} ${STATUS_CODES[r.status] ?? 'Error'}`, String(r.body), auth ? { 'WWW-Authenticate': auth } : {}));
         },
       );
     },
