@@ -11,13 +11,20 @@ import { accessFromEnv } from './token.js';
 import { parseLimits, type ServeLimits } from './limits.js';
 import { DEFAULT_LIMITS } from '../server/iiif/plan.js';
 import { defaultOpenCacheDir } from '../node/open-cache-disk.js';
+import { availableParallelism } from 'node:os';
+import { startThreadedServer } from '../server/threads/threaded-server.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
                      [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
                      [--limit NAME=VALUE ...] [--drain-seconds 10]
-                     [--open-cache DIR|off] [--open-cache-mb 256]
+                     [--open-cache DIR|off] [--open-cache-mb 256] [--threads N]
+
+  --threads N       uWS serve threads on the one port (default: one per core; 1: the
+                    main thread alone). They share the pixel pool, a second cache level
+                    of --cache-mb on the main thread, and the stream connection bound;
+                    a stream stays on the thread that accepted it
 
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
@@ -63,6 +70,15 @@ export interface ServeArgs {
   openCache: string | undefined;
   /** Its bound in MiB (undefined: IMAGEBOX_OPEN_CACHE_MB, else 256). */
   openCacheMb: number | undefined;
+  /** uWS serve threads (1: the main thread alone). */
+  threads: number;
+}
+
+/** One serve thread per core (IMAGEBOX_THREADS overrides: tests and containers with a CPU quota). */
+function defaultThreads(): number {
+  const env = process.env['IMAGEBOX_THREADS'];
+  if (env !== undefined && /^\d{1,2}$/.test(env) && Number(env) >= 1) return Math.min(64, Number(env));
+  return Math.max(1, Math.min(64, availableParallelism()));
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -88,6 +104,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'drain-seconds': { type: 'string' },
       'open-cache': { type: 'string' },
       'open-cache-mb': { type: 'string' },
+      threads: { type: 'string' },
     },
     SERVE_USAGE,
   );
@@ -113,6 +130,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     originConnections: str('origin-connections') === undefined ? undefined : integerArg('--origin-connections', str('origin-connections'), 1, 1024, SERVE_USAGE),
     openCache: str('open-cache'),
     openCacheMb: str('open-cache-mb') === undefined ? undefined : integerArg('--open-cache-mb', str('open-cache-mb'), 0, 1 << 20, SERVE_USAGE),
+    threads: str('threads') === undefined ? defaultThreads() : integerArg('--threads', str('threads'), 1, 64, SERVE_USAGE),
   };
   if (a.openCache === '') throw new UsageError('--open-cache: a directory, or "off"', SERVE_USAGE);
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
@@ -147,27 +165,47 @@ export async function runServe(argv: string[]): Promise<number> {
   if (a.requireToken) access = accessFromEnv(SERVE_USAGE);
   const web = `${ROOT}dist/web`;
   const osd = `${ROOT}node_modules/openseadragon/build/openseadragon`;
-  let server;
-  try {
-    server = await startServer({
+  const serve = {
     registry,
-    host: a.host,
-    port: a.port,
-    direct: a.direct,
-    reusePort: a.reusePort,
     baseUrl: a.baseUrl,
     trustProxy: a.trustProxy,
     webDir: existsSync(web) ? web : undefined,
     osdDir: existsSync(osd) ? osd : undefined,
-    pixels: { size: a.workers },
-    images: { cacheBytes: a.cacheMb * 1024 * 1024, neighbourPrefetch: a.iiifPrefetch },
+    // --threads: every thread's answer cache gets its share (the second level on the main thread holds --cache-mb)
+    images: { cacheBytes: Math.floor((a.cacheMb * 1024 * 1024) / a.threads), neighbourPrefetch: a.iiifPrefetch },
     corsOrigins: a.corsOrigins,
-    access,
     limits: { ...DEFAULT_LIMITS, ...a.limits.iiif },
     maxStreamConnections: a.limits.streamConnections,
     session: { limits: a.limits.stream, ...(a.limits.streamInFlightBytes !== undefined ? { maxInFlightBytes: a.limits.streamInFlightBytes } : {}) },
-    onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
-    });
+  };
+  let server: { bound: string; url: string; streamConnections(): number; close(o: { graceMs: number }): Promise<{ cut: number }> };
+  try {
+    if (a.threads > 1) {
+      server = await startThreadedServer({
+        threads: a.threads,
+        host: a.host,
+        port: a.port,
+        direct: a.direct,
+        reusePort: a.reusePort,
+        serve,
+        requireToken: access !== undefined,
+        pixels: { size: a.workers },
+        sharedCacheBytes: a.cacheMb * 1024 * 1024,
+        ...(a.limits.streamConnections !== undefined ? { maxStreamConnections: a.limits.streamConnections } : {}),
+      });
+    } else {
+      const one = await startServer({
+        ...serve,
+        host: a.host,
+        port: a.port,
+        direct: a.direct,
+        reusePort: a.reusePort,
+        pixels: { size: a.workers },
+        access,
+        onError: (e, req) => process.stderr.write(`imagebox: ${req.method} ${req.path.slice(0, 200)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
+      });
+      server = { bound: one.bound, url: one.url, streamConnections: () => one.box.streamConnections(), close: (o) => one.close(o) };
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
@@ -177,7 +215,7 @@ export async function runServe(argv: string[]): Promise<number> {
     throw e;
   }
   process.stdout.write(
-    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)${access ? '; tokens required' : ''}\n`,
+    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}${a.threads > 1 ? `, ${a.threads} threads` : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)${access ? '; tokens required' : ''}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
@@ -191,7 +229,7 @@ export async function runServe(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', again);
   process.once('SIGTERM', again);
-  process.stderr.write(`imagebox: shutting down: ${server.box.streamConnections()} stream(s) closed, requests in flight get ${a.drainSeconds} s to finish\n`);
+  process.stderr.write(`imagebox: shutting down: ${server.streamConnections()} stream(s) closed, requests in flight get ${a.drainSeconds} s to finish\n`);
   const { cut } = await server.close({ graceMs: a.drainSeconds * 1000 });
   process.stderr.write(`imagebox: stopped${cut > 0 ? ` (${cut} request(s) cut at the deadline)` : ''}\n`);
   return 0;

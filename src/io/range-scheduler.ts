@@ -10,10 +10,17 @@
 //  - fetched spans go into a byte-bounded LRU SpanCache that answers covered
 //    reads without a request; it is dropped when the source changes;
 //  - prefetch() queues low-priority reads, sent only while no foreground read
-//    is waiting or in flight; their errors are swallowed.
+//    is waiting or in flight; their errors are swallowed;
+//  - with a shared second level (src/io/shared-cache.ts: the main thread's
+//    store under --threads, Redis in a cluster), each caller range the span
+//    cache misses is looked up there first, under the source's validator and
+//    size, in one getMany per flush; what comes from the origin is put there,
+//    one entry per caller range (a tile's bytes), so another thread or node
+//    asking for the same tile finds it whatever else its reads were merged with.
 import { ImageboxError, isImageboxError, type ErrorCode } from '../errors.js';
 import { newStats, type ByteRange, type ByteSource, type IoStats } from './byte-source.js';
 import { SpanCache, type ByteBudget } from './span-cache.js';
+import { blockKey, MAX_SHARED_VALUE_BYTES, type SharedCache } from './shared-cache.js';
 
 export interface RangeSchedulerOptions {
   /** Ranges closer than this are fetched as one span (default 32 KiB). */
@@ -33,6 +40,8 @@ export interface RangeSchedulerOptions {
    * groups beyond this share requests (multi-range), so a burst stays bounded.
    */
   maxParallelReads?: number;
+  /** The second cache level shared with other threads or nodes (none by default). */
+  shared?: SharedCache;
 }
 
 export interface SchedulerStats extends IoStats {
@@ -46,6 +55,10 @@ export interface SchedulerStats extends IoStats {
   prefetchRanges: number;
   /** Bytes held by the cache now. */
   cacheBytes: number;
+  /** Caller ranges answered by the shared second level (no origin request). */
+  sharedHits: number;
+  /** Caller ranges looked up there and missed. */
+  sharedMisses: number;
 }
 
 interface Waiter {
@@ -112,7 +125,10 @@ export class RangeScheduler implements ByteSource {
     inflightHits: 0,
     prefetchRanges: 0,
     cacheBytes: 0,
+    sharedHits: 0,
+    sharedMisses: 0,
   };
+  private readonly shared: SharedCache | undefined;
   private queue: Waiter[] = [];
   private flushScheduled = false;
   private flights: Flight[] = [];
@@ -137,7 +153,15 @@ export class RangeScheduler implements ByteSource {
     this.maxPrefetchQueue = options.maxPrefetchQueue ?? 1024;
     this.prefetchBatch = Math.max(1, options.prefetchBatch ?? 32);
     this.maxParallel = Math.max(1, options.maxParallelReads ?? 32);
+    this.shared = options.shared;
     this.unsubscribe = inner.onChange?.((e) => this.sourceChanged(e));
+  }
+
+  /** The shared level's version of this source's bytes (validator and size), once both are known. */
+  private sharedVersion(): string | undefined {
+    if (!this.shared || this.knownSize === undefined) return undefined;
+    const v = this.inner.validator?.();
+    return v === undefined ? undefined : `${v}/${this.knownSize}`;
   }
 
   // ---- ByteSource -------------------------------------------------------------
@@ -363,6 +387,41 @@ export class RangeScheduler implements ByteSource {
     const waiters = this.queue.filter((w) => !w.done);
     this.queue = [];
     if (waiters.length === 0) return;
+    const version = this.sharedVersion();
+    if (version !== undefined) void this.fromShared(waiters, version);
+    else this.dispatch(waiters);
+  }
+
+  /** Answer what the shared level holds; the rest goes to the origin. */
+  private async fromShared(waiters: Waiter[], version: string): Promise<void> {
+    const gen = this.generation;
+    this.foreground++; // no prefetch overtakes these reads while they are looked up
+    let values: (Uint8Array | undefined)[] = [];
+    try {
+      values = await this.shared!.getMany(waiters.map((w) => blockKey(this.id, version, w.offset, w.end - w.offset)));
+    } catch {
+      // a store must not reject; if one does, it is a miss
+    }
+    this.foreground--;
+    const rest: Waiter[] = [];
+    waiters.forEach((w, i) => {
+      if (w.done) return;
+      const v = values[i];
+      if (v && v.length === w.end - w.offset && gen === this.generation) {
+        this.counters.sharedHits++;
+        this.cache?.put(w.offset, v);
+        w.done = true;
+        w.resolve(v);
+      } else {
+        this.counters.sharedMisses++;
+        rest.push(w);
+      }
+    });
+    if (rest.length > 0) this.dispatch(rest);
+    else if (this.foreground === 0) this.schedulePump();
+  }
+
+  private dispatch(waiters: Waiter[]): void {
     const groups: Group[] = this.group(waiters).map((g) => ({ offset: g.offset, end: g.end, waiters: g.items }));
     for (const request of this.byCaller(groups)) {
       const ac = new AbortController();
@@ -445,6 +504,13 @@ export class RangeScheduler implements ByteSource {
         const data = result.data;
         this.counters.bytesFetched += data.length;
         if (gen === this.generation) this.cache?.put(d.g.offset, data);
+        const version = gen === this.generation ? this.sharedVersion() : undefined;
+        if (version !== undefined) {
+          for (const w of d.g.waiters) {
+            if (w.end - w.offset > MAX_SHARED_VALUE_BYTES) continue;
+            void this.shared!.set(blockKey(this.id, version, w.offset, w.end - w.offset), data.subarray(w.offset - d.g.offset, w.end - d.g.offset));
+          }
+        }
         for (const w of d.g.waiters) {
           if (w.done) continue;
           w.done = true;

@@ -46,3 +46,14 @@ export function openCacheOn(shared: SharedCache): OpenCacheStore {
     delete: (key) => shared.delete(key),
   };
 }
+
+let threadShared: SharedCache | undefined;
+
+/** The second level this thread's range schedulers use when no cluster cache is configured (set by a --threads serve thread). */
+export function threadSharedCache(): SharedCache | undefined {
+  return threadShared;
+}
+
+export function setThreadSharedCache(c: SharedCache | undefined): void {
+  threadShared = c;
+}

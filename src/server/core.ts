@@ -47,6 +47,11 @@ export interface ImageboxCoreOptions {
   corsOrigins?: string[];
   /** Access control: every IIIF, DZI, JSON API, /metrics and stream request needs a token signed with this (src/server/access.ts). Default off. */
   access?: AccessControl;
+  /**
+   * What /metrics answers, given this core's own exposition (--threads: the
+   * main thread's merge over every thread and the shared pool). Default: its own.
+   */
+  gatherMetrics?: (own: () => string) => Promise<string>;
 }
 
 export interface ImageboxCore {
@@ -58,6 +63,8 @@ export interface ImageboxCore {
   corsOrigins: ReadonlySet<string> | undefined;
   /** Access control, when on. */
   access: AccessControl | undefined;
+  /** This core's own Prometheus exposition (what /metrics answers without gatherMetrics). */
+  metricsText(): string;
   close(): Promise<void>;
 }
 
@@ -143,6 +150,11 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
   }
 
   async function metricsResponse(): Promise<HttpResponse> {
+    const body = o.gatherMetrics ? await o.gatherMetrics(metricsText) : metricsText();
+    return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
+  }
+
+  function metricsText(): string {
     const origin = newStats();
     for (const s of registry.openSlides()) {
       const st = s.stats();
@@ -157,7 +169,7 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
       origin.bytesFetched += pool.io.bytesFetched;
       origin.bytesRequested += pool.io.bytesRequested;
     }
-    const body = metrics.render({
+    return metrics.render({
       cacheHits: images.cache.hits,
       cacheMisses: images.cache.misses,
       cacheBytes: images.cache.byteSize,
@@ -180,7 +192,6 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
           }
         : {}),
     });
-    return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }, body };
   }
 
   const corsList = corsAllowList(o.corsOrigins);
@@ -190,6 +201,7 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
     streamConnections: () => 0,
     corsOrigins: corsList,
     access: o.access,
+    metricsText,
     async handle(req, signal) {
       const t0 = performance.now();
       let res: HttpResponse;

@@ -24,8 +24,8 @@ import { parseRequestHead, uwsReads, type RequestHead } from './request-head.js'
 export interface FrontDoorOptions {
   host: string;
   port: number;
-  /** Where uWS listens (loopback). */
-  upstream: { host: string; port: number };
+  /** Where uWS listens (loopback): one app, or one per thread (--threads; each connection goes to the one carrying the fewest). */
+  upstream: { host: string; port: number } | { host: string; port: number }[];
   /** Answers the requests uWS cannot read. */
   handler: Handler;
   /** Time for the first request head to arrive (default 10 s, as uWS's idle timeout). */
@@ -92,6 +92,14 @@ export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
   const ups = new Set<Socket>();
   const upstreams = (s: Socket): boolean => ups.has(s);
   const counters = { spliced: 0, answered: 0, rejected: 0 };
+  const targets = (Array.isArray(o.upstream) ? o.upstream : [o.upstream]).map((u) => ({ ...u, open: 0 }));
+  let turn = 0;
+  /** The upstream carrying the fewest connections now (ties: in turn). */
+  const pick = (): (typeof targets)[number] => {
+    let best = targets[turn++ % targets.length]!;
+    for (const t of targets) if (t.open < best.open) best = t;
+    return best;
+  };
 
   const reject = (socket: Socket, e: unknown): void => {
     counters.rejected++;
@@ -119,11 +127,14 @@ export function startFrontDoor(o: FrontDoorOptions): Promise<FrontDoor> {
 
   const splice = (socket: Socket, first: Buffer): void => {
     counters.spliced++;
-    const up = createConnection({ host: o.upstream.host, port: o.upstream.port, noDelay: true });
+    const target = pick();
+    target.open++;
+    const up = createConnection({ host: target.host, port: target.port, noDelay: true });
     sockets.add(up);
     ups.add(up);
     spliced.add(socket);
     up.on('close', () => {
+      target.open--;
       sockets.delete(up);
       ups.delete(up);
       // end, not destroy: what uWS wrote last (a response, a WebSocket close frame) still reaches the client

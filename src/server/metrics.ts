@@ -25,6 +25,22 @@ export interface Gauges {
   };
 }
 
+/** The pixel pool's series (the one pool of the process: --threads renders them once, on the main thread). */
+export function poolLines(pool: NonNullable<Gauges['pool']>): string[] {
+  return [
+    '# TYPE imagebox_pixel_workers gauge',
+    `imagebox_pixel_workers ${pool.workers}`,
+    '# TYPE imagebox_pixel_jobs_running gauge',
+    `imagebox_pixel_jobs_running ${pool.running}`,
+    '# TYPE imagebox_pixel_jobs_queued gauge',
+    `imagebox_pixel_jobs_queued ${pool.queued}`,
+    '# TYPE imagebox_pixel_jobs_total counter',
+    `imagebox_pixel_jobs_total{result="completed"} ${pool.completed}`,
+    `imagebox_pixel_jobs_total{result="failed"} ${pool.failed}`,
+    `imagebox_pixel_jobs_total{result="rejected"} ${pool.rejected}`,
+  ];
+}
+
 export class Metrics {
   private readonly requests = new Map<string, number>();
   private readonly buckets = new Map<string, number[]>();
@@ -75,20 +91,7 @@ export class Metrics {
       '# TYPE imagebox_tiles_total counter',
     );
     for (const [p, n] of Object.entries(g.tilePaths)) out.push(`imagebox_tiles_total{path="${p}"} ${n}`);
-    if (g.pool) {
-      out.push(
-        '# TYPE imagebox_pixel_workers gauge',
-        `imagebox_pixel_workers ${g.pool.workers}`,
-        '# TYPE imagebox_pixel_jobs_running gauge',
-        `imagebox_pixel_jobs_running ${g.pool.running}`,
-        '# TYPE imagebox_pixel_jobs_queued gauge',
-        `imagebox_pixel_jobs_queued ${g.pool.queued}`,
-        '# TYPE imagebox_pixel_jobs_total counter',
-        `imagebox_pixel_jobs_total{result="completed"} ${g.pool.completed}`,
-        `imagebox_pixel_jobs_total{result="failed"} ${g.pool.failed}`,
-        `imagebox_pixel_jobs_total{result="rejected"} ${g.pool.rejected}`,
-      );
-    }
+    if (g.pool) out.push(...poolLines(g.pool));
     out.push(
       '# TYPE imagebox_open_slides gauge',
       `imagebox_open_slides ${g.openSlides}`,

@@ -17,6 +17,7 @@ import { oauth2Signer } from '../io/oauth2.js';
 import { urlRefresher } from './url-refresher.js';
 import { DiskOpenCache } from '../node/open-cache-disk.js';
 import type { OpenCacheStore } from '../io/open-cache.js';
+import { threadSharedCache } from '../io/shared-cache.js';
 import type { SourceSpec } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -103,7 +104,8 @@ function openSource(spec: SourceSpec, location: string): ByteSource {
             ...(spec.oauth2 ? { sign: oauth2Signer(spec.oauth2) } : {}),
             ...(spec.refresh ? { refreshUrl: urlRefresher(spec.refresh) } : {}),
           },
-          scheduler: { budget },
+          // the second cache level: the serve threads' store (--threads), when there is one
+          scheduler: { budget, shared: threadSharedCache() },
           publicOnly: spec.publicOnly === true,
         }
       : {},

@@ -5,7 +5,7 @@ import { originAllowed } from './cors.js';
 import { createImagebox, type Imagebox, type ImageboxOptions } from './app.js';
 import { startFrontDoor, type FrontDoor } from './front-door.js';
 import { listen, nativeUws, type Listening } from './uws/transport.js';
-import { attachStream, type StreamEndpoint } from './uws/stream-endpoint.js';
+import { attachStream, type ConnectionSlots, type StreamEndpoint } from './uws/stream-endpoint.js';
 import { StreamSession, type SessionOptions } from '../stream/session.js';
 
 export interface ServeOptions extends ImageboxOptions {
@@ -23,6 +23,8 @@ export interface ServeOptions extends ImageboxOptions {
   /** The WebSocket stream at /stream: per-connection limits, prefetch, and connections at once. */
   session?: SessionOptions;
   maxStreamConnections?: number;
+  /** Where stream connections are counted (--threads: one bound over every thread; default: this server's own). */
+  streamSlots?: ConnectionSlots;
 }
 
 export interface StartedServer {
@@ -58,6 +60,7 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
   const configure = (app: Parameters<typeof attachStream>[0]): void => {
     endpoint = attachStream(app, {
       maxConnections: options.maxStreamConnections,
+      ...(options.streamSlots ? { slots: options.streamSlots } : {}),
       idleTimeoutSeconds: options.session?.limits?.idleTimeoutSeconds,
       createSession: (t, grant) => new StreamSession(box.stream, t, grant ? { ...options.session, authorise: (id) => requireSlide(grant, id) } : options.session),
       ...(box.corsOrigins ? { allowOrigin: (origin: string) => originAllowed(origin, box.corsOrigins!) } : {}),

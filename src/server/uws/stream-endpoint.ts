@@ -13,7 +13,7 @@ interface UwsWebSocket {
   send(message: Uint8Array, isBinary: boolean, compress?: boolean): number;
   getBufferedAmount(): number;
   end(code?: number, reason?: string): void;
-  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout>; transport?: StreamTransport };
+  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout>; transport?: StreamTransport; opened?: boolean; released?: boolean };
 }
 interface UwsUpgradeResponse {
   upgrade(userData: object, key: string, protocol: string, extensions: string, context: unknown): void;
@@ -43,6 +43,11 @@ export interface StreamEndpointOptions {
   path?: string;
   /** Connections at once (default 256); more get 503 at the upgrade. */
   maxConnections?: number;
+  /**
+   * Where the connections are counted against maxConnections (default: this
+   * endpoint alone; --threads: one count shared by every thread's endpoint).
+   */
+  slots?: ConnectionSlots;
   /** Largest message uWS buffers: a bigger one drops the connection, no close frame (1006 at the client; default 1 MiB). The session answers smaller oversized ones with an error frame. */
   maxPayloadLength?: number;
   /** Seconds without traffic before uWS closes (pings keep live connections open; default 120). */
@@ -60,6 +65,39 @@ export interface StreamEndpointOptions {
   allowOrigin?: (origin: string) => boolean;
 }
 
+/** A bounded count of connections, taken at the upgrade and given back at the close. */
+export interface ConnectionSlots {
+  tryAcquire(): boolean;
+  /** Take one even when full (a connection that opened after its slot was given back). */
+  force(): void;
+  release(): void;
+}
+
+/** Slots counted in this thread. */
+export function localSlots(max: number): ConnectionSlots {
+  let n = 0;
+  return {
+    tryAcquire: () => (n < max ? (n++, true) : false),
+    force: () => void n++,
+    release: () => void n--,
+  };
+}
+
+/** Slots counted in shared memory (an Int32Array over a SharedArrayBuffer): every thread's endpoint draws on one bound. */
+export function sharedSlots(counter: Int32Array, max: number): ConnectionSlots {
+  return {
+    tryAcquire() {
+      for (;;) {
+        const n = Atomics.load(counter, 0);
+        if (n >= max) return false;
+        if (Atomics.compareExchange(counter, 0, n, n + 1) === n) return true;
+      }
+    },
+    force: () => void Atomics.add(counter, 0, 1),
+    release: () => void Atomics.sub(counter, 0, 1),
+  };
+}
+
 export interface StreamEndpoint {
   connections(): number;
   /** Refuse new connections (503 E_BUSY) and close the open ones with this code (1001: going away, the viewer reconnects elsewhere). */
@@ -70,7 +108,7 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
   let open = 0;
   let closing = false;
   const transports = new Set<StreamTransport>();
-  const max = o.maxConnections ?? 256;
+  const slots = o.slots ?? localSlots(o.maxConnections ?? 256);
   const path = o.path ?? '/stream';
   const refuse = (res: UwsUpgradeResponse, status: string, body: string, extra: Record<string, string> = {}): void => {
     res.writeStatus(status).writeHeader('Content-Type', 'application/json');
@@ -101,11 +139,17 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
           refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"the server is shutting down"}}', { 'Retry-After': '1', Connection: 'close' });
           return;
         }
-        if (open >= max) {
+        if (!slots.tryAcquire()) {
           refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"too many stream connections"}}', { 'Retry-After': '1' });
           return;
         }
-        res.upgrade({ grant }, key, chosen, extensions, context);
+        const data: ReturnType<UwsWebSocket['getUserData']> = { grant };
+        res.upgrade(data, key, chosen, extensions, context);
+        // open runs inside upgrade; if it did not (the client went away), the slot goes back now
+        if (!data.opened) {
+          data.released = true;
+          slots.release();
+        }
       };
       if (!o.authorise) return upgrade(undefined);
       // the request is only valid during this callback: read what the check needs, answer after it
@@ -131,6 +175,11 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
     open: (ws: UwsWebSocket) => {
       open++;
       const data = ws.getUserData();
+      data.opened = true;
+      if (data.released) {
+        data.released = false;
+        slots.force();
+      }
       const transport: StreamTransport = {
         send: (frame) => {
           if (!data.closed) ws.send(frame, true, false);
@@ -158,6 +207,10 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
     close: (ws: UwsWebSocket) => {
       open--;
       const data = ws.getUserData();
+      if (data.opened && !data.released) {
+        data.released = true;
+        slots.release();
+      }
       data.closed = true;
       clearTimeout(data.expiry);
       if (data.transport) transports.delete(data.transport);
