@@ -110,7 +110,10 @@ export async function startServer(options: ServeOptions): Promise<StartedServer>
       // uWS first: its last bytes (answers, close frames) then drain through the front door's splices
       uws!.close();
       await front?.close();
-      await box.close();
+      // open slides close as their last reads end; one still waiting on a slow origin is not waited for past a second
+      let late: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([box.close(), new Promise<void>((r) => (late = setTimeout(r, 1000)))]);
+      clearTimeout(late);
       return { cut };
     },
   };

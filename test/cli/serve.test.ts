@@ -43,11 +43,11 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<{ line
 describe('imagebox serve', () => {
   it('prints the address it bound, and where to open it', async () => {
     const port = await freePort();
-    const a = await serve(['--port', String(port), '--slides', WSI_DIR]);
+    const a = await serve(['--port', String(port), '--slides', WSI_DIR, '--threads', '2']);
     expect(a.line).toBe(
-      `imagebox: listening on 0.0.0.0:${port} (every IPv4 interface); open http://127.0.0.1:${port}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)`,
+      `imagebox: listening on 0.0.0.0:${port} (every IPv4 interface), 2 threads; open http://127.0.0.1:${port}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)`,
     );
-    const b = await serve(['--port', String(await freePort()), '--host', '127.0.0.1', '--slides', WSI_DIR]);
+    const b = await serve(['--port', String(await freePort()), '--host', '127.0.0.1', '--slides', WSI_DIR, '--threads', '1']);
     expect(b.line).toMatch(/^imagebox: listening on 127\.0\.0\.1:\d+; open http:\/\/127\.0\.0\.1:\d+\//);
     const r = await fetch(`http://127.0.0.1:${port}/health`);
     expect(r.status).toBe(200);

@@ -42,6 +42,8 @@ const rpc = new Rpc(port, {
   exit() {
     rpc.close();
     port.close();
+    // uWS is closed: what is left (an origin request cut at the deadline, keep-alive sockets) ends with the thread
+    setImmediate(() => process.exit(0));
     return { value: undefined };
   },
 });

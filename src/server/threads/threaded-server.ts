@@ -158,7 +158,7 @@ export async function startThreadedServer(o: ThreadedServeOptions): Promise<Runn
       threads.map(async (t) => {
         t.rpc.cast('exit', null);
         // uWS is closed by now: a thread that lingers (a keep-alive socket to an origin) may be cut
-        const late = setTimeout(() => void t.worker.terminate(), 3000);
+        const late = setTimeout(() => void t.worker.terminate(), 1000);
         await t.exited;
         clearTimeout(late);
       }),

@@ -13,7 +13,7 @@ interface UwsWebSocket {
   send(message: Uint8Array, isBinary: boolean, compress?: boolean): number;
   getBufferedAmount(): number;
   end(code?: number, reason?: string): void;
-  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout>; transport?: StreamTransport; opened?: boolean; released?: boolean };
+  getUserData(): { session?: EndpointSession; closed?: boolean; grant?: Grant; expiry?: ReturnType<typeof setTimeout>; transport?: StreamTransport; released?: boolean };
 }
 interface UwsUpgradeResponse {
   upgrade(userData: object, key: string, protocol: string, extensions: string, context: unknown): void;
@@ -68,8 +68,6 @@ export interface StreamEndpointOptions {
 /** A bounded count of connections, taken at the upgrade and given back at the close. */
 export interface ConnectionSlots {
   tryAcquire(): boolean;
-  /** Take one even when full (a connection that opened after its slot was given back). */
-  force(): void;
   release(): void;
 }
 
@@ -78,7 +76,6 @@ export function localSlots(max: number): ConnectionSlots {
   let n = 0;
   return {
     tryAcquire: () => (n < max ? (n++, true) : false),
-    force: () => void n++,
     release: () => void n--,
   };
 }
@@ -93,7 +90,6 @@ export function sharedSlots(counter: Int32Array, max: number): ConnectionSlots {
         if (Atomics.compareExchange(counter, 0, n, n + 1) === n) return true;
       }
     },
-    force: () => void Atomics.add(counter, 0, 1),
     release: () => void Atomics.sub(counter, 0, 1),
   };
 }
@@ -143,13 +139,8 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
           refuse(res, '503 Service Unavailable', '{"error":{"code":"E_BUSY","message":"too many stream connections"}}', { 'Retry-After': '1' });
           return;
         }
-        const data: ReturnType<UwsWebSocket['getUserData']> = { grant };
-        res.upgrade(data, key, chosen, extensions, context);
-        // open runs inside upgrade; if it did not (the client went away), the slot goes back now
-        if (!data.opened) {
-          data.released = true;
-          slots.release();
-        }
+        // the slot is taken here (so upgrades on other threads count it at once) and given back at close
+        res.upgrade({ grant }, key, chosen, extensions, context);
       };
       if (!o.authorise) return upgrade(undefined);
       // the request is only valid during this callback: read what the check needs, answer after it
@@ -175,11 +166,6 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
     open: (ws: UwsWebSocket) => {
       open++;
       const data = ws.getUserData();
-      data.opened = true;
-      if (data.released) {
-        data.released = false;
-        slots.force();
-      }
       const transport: StreamTransport = {
         send: (frame) => {
           if (!data.closed) ws.send(frame, true, false);
@@ -207,7 +193,7 @@ export function attachStream(app: UwsWsApp, o: StreamEndpointOptions): StreamEnd
     close: (ws: UwsWebSocket) => {
       open--;
       const data = ws.getUserData();
-      if (data.opened && !data.released) {
+      if (!data.released) {
         data.released = true;
         slots.release();
       }
