@@ -11,6 +11,8 @@ import { accessFromEnv } from './token.js';
 import { parseLimits, type ServeLimits } from './limits.js';
 import { DEFAULT_LIMITS } from '../server/iiif/plan.js';
 import { defaultOpenCacheDir } from '../node/open-cache-disk.js';
+import { isRedisUrl, redisDisplay } from '../node/redis-cache.js';
+import { closeClusterCache } from '../server/cluster-cache.js';
 import { availableParallelism } from 'node:os';
 import { startThreadedServer } from '../server/threads/threaded-server.js';
 
@@ -20,11 +22,17 @@ export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
                      [--limit NAME=VALUE ...] [--drain-seconds 10]
                      [--open-cache DIR|off] [--open-cache-mb 256] [--threads N]
+                     [--shared-cache redis://HOST:PORT|off]
 
   --threads N       uWS serve threads on the one port (default: one per core; 1: the
                     main thread alone). They share the pixel pool, a second cache level
                     of --cache-mb on the main thread, and the stream connection bound;
                     a stream stays on the thread that accepted it
+  --shared-cache URL a cluster's shared cache: the blocks of remote slides and their
+                    warm re-open entries in Redis (redis://[user:pass@]host[:port][/db],
+                    rediss:// for TLS; IMAGEBOX_SHARED_CACHE), so a slide another node
+                    read costs this one a single validating request. A cache: when
+                    Redis is down or slow (250 ms) the origins answer
 
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
@@ -72,6 +80,8 @@ export interface ServeArgs {
   openCacheMb: number | undefined;
   /** uWS serve threads (1: the main thread alone). */
   threads: number;
+  /** The cluster's Redis URL ("off": none; undefined: IMAGEBOX_SHARED_CACHE, else none). */
+  sharedCache: string | undefined;
 }
 
 /** One serve thread per core (IMAGEBOX_THREADS overrides: tests and containers with a CPU quota). */
@@ -105,6 +115,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       'open-cache': { type: 'string' },
       'open-cache-mb': { type: 'string' },
       threads: { type: 'string' },
+      'shared-cache': { type: 'string' },
     },
     SERVE_USAGE,
   );
@@ -131,7 +142,12 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     openCache: str('open-cache'),
     openCacheMb: str('open-cache-mb') === undefined ? undefined : integerArg('--open-cache-mb', str('open-cache-mb'), 0, 1 << 20, SERVE_USAGE),
     threads: str('threads') === undefined ? defaultThreads() : integerArg('--threads', str('threads'), 1, 64, SERVE_USAGE),
+    sharedCache: str('shared-cache'),
   };
+  const shared = a.sharedCache ?? process.env['IMAGEBOX_SHARED_CACHE'];
+  // the URL may carry a password: never echoed
+  if (shared !== undefined && shared !== '' && shared !== 'off' && !isRedisUrl(shared))
+    throw new UsageError(`${a.sharedCache !== undefined ? '--shared-cache' : 'IMAGEBOX_SHARED_CACHE'}: redis://[user:password@]host[:port][/db], rediss://…, or "off"`, SERVE_USAGE);
   if (a.openCache === '') throw new UsageError('--open-cache: a directory, or "off"', SERVE_USAGE);
   for (const c of a.corsOrigins) if (!normaliseOrigin(c)) throw new UsageError(`--cors-origin ${c.slice(0, 100)}: not an origin (scheme://host[:port])`, SERVE_USAGE);
   if (a.reusePort && !a.direct) throw new UsageError('--reuse-port needs --direct (the front door binds its port exclusively)', SERVE_USAGE);
@@ -149,6 +165,10 @@ export async function runServe(argv: string[]): Promise<number> {
   // the warm re-open store (src/server/open-spec.ts), on by default; pixel workers inherit it
   process.env['IMAGEBOX_OPEN_CACHE'] = a.openCache ?? process.env['IMAGEBOX_OPEN_CACHE'] ?? defaultOpenCacheDir();
   if (a.openCacheMb !== undefined) process.env['IMAGEBOX_OPEN_CACHE_MB'] = String(a.openCacheMb);
+  // the cluster's shared cache (src/server/cluster-cache.ts); serve threads and pixel workers inherit it
+  if (a.sharedCache !== undefined) process.env['IMAGEBOX_SHARED_CACHE'] = a.sharedCache;
+  const sharedCache = process.env['IMAGEBOX_SHARED_CACHE'];
+  const cluster = sharedCache !== undefined && sharedCache !== '' && sharedCache !== 'off' ? redisDisplay(sharedCache) : undefined;
   const registry: RegistryOptions = { allow: a.allow };
   if (a.config) Object.assign(registry, await loadConfig(a.config));
   registry.slidesDir = a.slides ?? (a.config ? undefined : `${ROOT}samples`);
@@ -215,7 +235,7 @@ export async function runServe(argv: string[]): Promise<number> {
     throw e;
   }
   process.stdout.write(
-    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}${a.threads > 1 ? `, ${a.threads} threads` : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)${access ? '; tokens required' : ''}\n`,
+    `imagebox: listening on ${server.bound}${a.direct ? ', direct (no front door)' : ''}${a.threads > 1 ? `, ${a.threads} threads` : ''}${cluster ? `, shared cache ${cluster}` : ''}; open ${server.url}/ (IIIF at /iiif/3/, DeepZoom at /dzi/, slides at /slides)${access ? '; tokens required' : ''}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
@@ -231,6 +251,7 @@ export async function runServe(argv: string[]): Promise<number> {
   process.once('SIGTERM', again);
   process.stderr.write(`imagebox: shutting down: ${server.streamConnections()} stream(s) closed, requests in flight get ${a.drainSeconds} s to finish\n`);
   const { cut } = await server.close({ graceMs: a.drainSeconds * 1000 });
+  await closeClusterCache();
   process.stderr.write(`imagebox: stopped${cut > 0 ? ` (${cut} request(s) cut at the deadline)` : ''}\n`);
   return 0;
 }

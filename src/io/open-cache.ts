@@ -137,3 +137,26 @@ export class MemoryOpenCache implements OpenCacheStore {
     }
   }
 }
+
+/**
+ * Two stores as one: reads the near one (this node's disk) first and, on a
+ * miss, the far one (the cluster's Redis), copying what it finds near; writes
+ * and deletes go to both. Either may fail on its own: the other still answers.
+ */
+export function tieredOpenCache(near: OpenCacheStore, far: OpenCacheStore): OpenCacheStore {
+  return {
+    async get(key) {
+      const v = await near.get(key).catch(() => undefined);
+      if (v) return v;
+      const w = await far.get(key).catch(() => undefined);
+      if (w) await near.set(key, w).catch(() => undefined);
+      return w;
+    },
+    async set(key, value) {
+      await Promise.all([near.set(key, value).catch(() => undefined), far.set(key, value).catch(() => undefined)]);
+    },
+    async delete(key) {
+      await Promise.all([near.delete(key).catch(() => undefined), far.delete(key).catch(() => undefined)]);
+    },
+  };
+}

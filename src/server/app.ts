@@ -7,8 +7,9 @@ import type { PixelRunner } from './images.js';
 import { PixelPool, type PoolOptions } from './pixels/pool.js';
 import { SlideRegistry, type RegistryOptions } from './registry.js';
 import { ServerStreamHost, type StreamHostOptions } from './stream-host.js';
+import { clusterCacheStats } from './cluster-cache.js';
 
-export interface ImageboxOptions extends Omit<ImageboxCoreOptions, 'registry' | 'pixels' | 'poolStats' | 'stream' | 'staticFiles' | 'onClose'> {
+export interface ImageboxOptions extends Omit<ImageboxCoreOptions, 'registry' | 'pixels' | 'poolStats' | 'sharedCacheStats' | 'stream' | 'staticFiles' | 'onClose'> {
   registry: SlideRegistry | RegistryOptions;
   /** The pixel runner (default: a worker pool with these options). */
   pixels?: PixelRunner | PoolOptions;
@@ -32,6 +33,7 @@ export function createImagebox(o: ImageboxOptions): Imagebox {
     pixels,
     stream,
     ...(pixels instanceof PixelPool ? { poolStats: () => pixels.stats() } : {}),
+    sharedCacheStats: clusterCacheStats,
     staticFiles: (req) => staticHandler(o.webDir, req, o.osdDir),
     onClose: async () => {
       if (ownPool && pixels instanceof PixelPool) await pixels.close();

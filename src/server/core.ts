@@ -19,6 +19,7 @@ import type { Format } from './iiif/request.js';
 import { ImageService, type ImageServiceOptions, type PixelRunner } from './images.js';
 import { Metrics } from './metrics.js';
 import type { PoolStats } from './pixels/pool.js';
+import type { SharedCacheStats } from '../io/shared-cache.js';
 import type { SlideDirectory } from './context.js';
 import type { ServerStreamHost } from './stream-host.js';
 
@@ -27,6 +28,8 @@ export interface ImageboxCoreOptions {
   pixels: PixelRunner;
   /** The pixel pool's counters for /metrics (a worker pool), if any. */
   poolStats?: () => PoolStats;
+  /** The cluster's shared cache counters for /metrics (Redis), if one is configured. */
+  sharedCacheStats?: () => SharedCacheStats | undefined;
   /** The WebSocket stream's shared parts, if this platform serves the stream. */
   stream?: ServerStreamHost;
   /** Answers every path no route claims (the web directory); default 404. */
@@ -179,6 +182,7 @@ export function createImageboxCore(o: ImageboxCoreOptions): ImageboxCore {
       pool,
       openSlides: registry.openCount(),
       origin,
+      sharedCache: o.sharedCacheStats?.(),
       ...(stream
         ? {
             stream: {

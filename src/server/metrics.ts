@@ -1,6 +1,19 @@
 // Prometheus text exposition: requests by route and status, a latency
 // histogram, response cache hits, pixel pool and origin I/O counters.
 import type { StreamCounters } from '../stream/host.js';
+import type { SharedCacheStats } from '../io/shared-cache.js';
+
+/** The second cache level's series; level "threads" (the serve threads' store) or "redis" (the cluster's). */
+export function sharedCacheLines(level: 'threads' | 'redis', s: SharedCacheStats): string[] {
+  return [
+    '# HELP imagebox_shared_cache_total Lookups and writes of the second cache level (level="threads": the serve threads\' store on the main thread; level="redis": the cluster\'s).',
+    '# TYPE imagebox_shared_cache_total counter',
+    `imagebox_shared_cache_total{level="${level}",result="hit"} ${s.hits}`,
+    `imagebox_shared_cache_total{level="${level}",result="miss"} ${s.misses}`,
+    `imagebox_shared_cache_total{level="${level}",result="set"} ${s.sets}`,
+    `imagebox_shared_cache_total{level="${level}",result="error"} ${s.errors}`,
+  ];
+}
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -14,6 +27,8 @@ export interface Gauges {
   pool: { workers: number; running: number; queued: number; completed: number; failed: number; rejected: number } | undefined;
   openSlides: number;
   origin: { requests: number; bytesFetched: number; bytesRequested: number };
+  /** The cluster's Redis level (this thread's client), when configured. */
+  sharedCache?: SharedCacheStats | undefined;
   stream?: {
     connections: number;
     counters: StreamCounters;
@@ -103,6 +118,7 @@ export class Metrics {
       `imagebox_origin_bytes_total ${g.origin.bytesFetched}`,
       `imagebox_origin_bytes_requested_total ${g.origin.bytesRequested}`,
     );
+    if (g.sharedCache) out.push(...sharedCacheLines('redis', g.sharedCache));
     const st = g.stream;
     if (st) {
       const c = st.counters;

@@ -16,8 +16,9 @@ import { credentialsFromEnv, sigV4Signer } from '../io/aws-sigv4.js';
 import { oauth2Signer } from '../io/oauth2.js';
 import { urlRefresher } from './url-refresher.js';
 import { DiskOpenCache } from '../node/open-cache-disk.js';
-import type { OpenCacheStore } from '../io/open-cache.js';
-import { threadSharedCache } from '../io/shared-cache.js';
+import { tieredOpenCache, type OpenCacheStore } from '../io/open-cache.js';
+import { openCacheOn } from '../io/shared-cache.js';
+import { clusterCache, sharedBlockCache } from './cluster-cache.js';
 import type { SourceSpec } from './registry.js';
 
 const MiB = 1024 * 1024;
@@ -31,7 +32,7 @@ export function spanBudget(): ByteBudget {
   return budget;
 }
 
-let openCache: { dir: string | undefined; store: OpenCacheStore | undefined } | undefined;
+let openCache: { dir: string | undefined; shared: string | undefined; store: OpenCacheStore | undefined } | undefined;
 
 /**
  * The warm re-open store of this thread (src/io/open-cache.ts), from
@@ -39,14 +40,20 @@ let openCache: { dir: string | undefined; store: OpenCacheStore | undefined } | 
  * IMAGEBOX_OPEN_CACHE_MB (its bound, default 256). `imagebox serve` sets them
  * (--open-cache, on by default); pixel workers inherit them. Remote slides only:
  * a local file has no scheduler, and its open costs a few preads anyway.
+ * With a cluster cache (IMAGEBOX_SHARED_CACHE) the entries also go to Redis,
+ * read when this node's disk has none: a slide opened by another node.
  */
 export function openCacheStore(): OpenCacheStore | undefined {
   const dir = process.env['IMAGEBOX_OPEN_CACHE'];
   const on = dir !== undefined && dir !== '' && dir !== 'off' ? dir : undefined;
-  if (openCache?.dir !== on || !openCache) {
+  const redis = clusterCache();
+  const sharedUrl = redis ? process.env['IMAGEBOX_SHARED_CACHE'] : undefined;
+  if (!openCache || openCache.dir !== on || openCache.shared !== sharedUrl) {
     const mb = process.env['IMAGEBOX_OPEN_CACHE_MB'];
     const maxBytes = mb !== undefined && /^\d{1,7}$/.test(mb) ? Number(mb) * MiB : undefined;
-    openCache = { dir: on, store: on === undefined || maxBytes === 0 ? undefined : new DiskOpenCache(on, { maxBytes }) };
+    const disk = on === undefined || maxBytes === 0 ? undefined : new DiskOpenCache(on, { maxBytes });
+    const far = redis ? openCacheOn(redis) : undefined;
+    openCache = { dir: on, shared: sharedUrl, store: disk && far ? tieredOpenCache(disk, far) : (disk ?? far) };
   }
   return openCache.store;
 }
@@ -104,8 +111,8 @@ function openSource(spec: SourceSpec, location: string): ByteSource {
             ...(spec.oauth2 ? { sign: oauth2Signer(spec.oauth2) } : {}),
             ...(spec.refresh ? { refreshUrl: urlRefresher(spec.refresh) } : {}),
           },
-          // the second cache level: the serve threads' store (--threads), when there is one
-          scheduler: { budget, shared: threadSharedCache() },
+          // the second cache level: the cluster's Redis, else the serve threads' store (--threads)
+          scheduler: { budget, shared: sharedBlockCache() },
           publicOnly: spec.publicOnly === true,
         }
       : {},

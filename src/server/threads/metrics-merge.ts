@@ -3,7 +3,7 @@
 // each metric family's lines together in the order they first appear, adds
 // the one pixel pool's series (and the pool's origin I/O to the origin
 // counters), the shared cache level's counters and the thread count.
-import { poolLines } from '../metrics.js';
+import { poolLines, sharedCacheLines } from '../metrics.js';
 import type { PoolStats } from '../pixels/pool.js';
 import type { SharedCacheStats } from '../../io/shared-cache.js';
 
@@ -22,7 +22,9 @@ export function mergeMetrics(texts: string[], extra: { pool?: PoolStats; shared?
     if (!f) families.set(name, (f = { meta: [], series: new Map() }));
     return f;
   };
-  for (const text of texts) {
+  // the threads' store joins the family the threads' own Redis series may have started
+  const all = extra.shared ? [...texts, sharedCacheLines('threads', extra.shared).join('\n')] : texts;
+  for (const text of all) {
     let current: Family | undefined;
     for (const line of text.split('\n')) {
       if (line === '') continue;
@@ -61,16 +63,6 @@ export function mergeMetrics(texts: string[], extra: { pool?: PoolStats; shared?
     for (const [k, v] of f.series) out.push(`${k} ${v}`);
   }
   if (extra.pool) out.push(...poolLines(extra.pool));
-  if (extra.shared) {
-    const s = extra.shared;
-    out.push(
-      '# HELP imagebox_shared_cache_total Lookups and writes of the second cache level (level="threads": the serve threads\' store on the main thread).',
-      '# TYPE imagebox_shared_cache_total counter',
-      `imagebox_shared_cache_total{level="threads",result="hit"} ${s.hits}`,
-      `imagebox_shared_cache_total{level="threads",result="miss"} ${s.misses}`,
-      `imagebox_shared_cache_total{level="threads",result="set"} ${s.sets}`,
-    );
-  }
   out.push('# HELP imagebox_serve_threads uWS serve threads of this process.', '# TYPE imagebox_serve_threads gauge', `imagebox_serve_threads ${extra.threads}`);
   return out.join('\n') + '\n';
 }
