@@ -114,7 +114,9 @@ export class SlideLayer {
   private async connect(mode: 'stream' | 'direct'): Promise<void> {
     let s: TileStream;
     if (mode === 'stream') {
-      const ws = this.src.server!.replace(/^http/, 'ws').replace(/\/+$/, '') + '/stream';
+      // ?slide= is only a routing hint: a load balancer that hashes on the slide (nginx `hash $slide
+      // consistent`, docs/deployment.md) sends the stream to the node whose caches hold it
+      const ws = this.src.server!.replace(/^http/, 'ws').replace(/\/+$/, '') + '/stream?slide=' + encodeURIComponent(this.src.slide!);
       // JPEG tiles as stored (the browser decodes them natively, off the main thread), the others decoded on the server
       s = await connectTileStream(ws, { encodings: ['passthrough'], client: 'imagebox viewer' });
     } else {
