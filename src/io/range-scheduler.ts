@@ -508,7 +508,7 @@ export class RangeScheduler implements ByteSource {
         if (version !== undefined) {
           for (const w of d.g.waiters) {
             if (w.end - w.offset > MAX_SHARED_VALUE_BYTES) continue;
-            void this.shared!.set(blockKey(this.id, version, w.offset, w.end - w.offset), data.subarray(w.offset - d.g.offset, w.end - d.g.offset));
+            this.share(blockKey(this.id, version, w.offset, w.end - w.offset), data.subarray(w.offset - d.g.offset, w.end - d.g.offset));
           }
         }
         for (const w of d.g.waiters) {
@@ -560,6 +560,15 @@ export class RangeScheduler implements ByteSource {
       } else {
         for (let i = 0; i < groups.length; i++) settle(i, { error: err });
       }
+    }
+  }
+
+  /** Put bytes in the shared level. A store must neither throw nor reject; if one does, nothing is shared and the read goes on. */
+  private share(key: string, value: Uint8Array): void {
+    try {
+      this.shared!.set(key, value).catch(() => undefined);
+    } catch {
+      /* a miss next time, not a failed read now */
     }
   }
 

@@ -77,6 +77,23 @@ function probeFree(host: string, port: number): Promise<void> {
   });
 }
 
+/**
+ * A free port for the threads to share. Bound with SO_REUSEPORT, port 0 gives
+ * each socket an ephemeral port of its own, and Linux lets no other socket join
+ * that port (the second thread fails with EADDRINUSE): in direct mode on port 0
+ * the port is chosen first, then every thread listens on it.
+ */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, host, 0)));
+    s.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startThreadedServer(o: ThreadedServeOptions): Promise<RunningServer> {
   nativeUws(); // fail loudly before any thread starts
   const n = Math.max(1, Math.floor(o.threads));
@@ -85,6 +102,7 @@ export async function startThreadedServer(o: ThreadedServeOptions): Promise<Runn
   if (o.reusePort && !direct) throw new Error('reusePort needs direct mode (the front door binds the port exclusively)');
   let port = o.port ?? 8080;
   if (direct && !o.reusePort && port !== 0) await probeFree(host, port);
+  if (direct && port === 0 && n > 1) port = await freePort(host);
   const pool = new PixelPool(o.pixels ?? {});
   const shared = new MemorySharedCache(o.sharedCacheBytes ?? 256 * MiB);
   const maxStreams = o.maxStreamConnections ?? 256;
