@@ -183,10 +183,10 @@ describe.skipIf(!haveChromium)('the viewer in chromium', () => {
     await settle(page, { x: 5000, y: 4000, zoom: 1 });
     expect((await stats(page)).modeSwitches).toBeGreaterThanOrEqual(2);
     await local.page.waitForFunction(() => (window as unknown as { imagebox: { viewer: PageViewer } }).imagebox.viewer.mode === 'stream', undefined, { timeout: 30_000 });
-    await close(local.page, local.console, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream' failed/]);
+    await close(local.page, local.console, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream(?:\?slide=[^']*)?' failed/]);
     expect(psnr((await snapshot(page)).data, await iiifView(s.url, 'remote.svs', { x: 5000, y: 4000, zoom: 1 }, W, H))).toBeGreaterThanOrEqual(30);
     // the browser reports the refused reconnects itself; nothing else may be logged
-    await close(page, c, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream' failed/]);
+    await close(page, c, [/WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/stream(?:\?slide=[^']*)?' failed/]);
   });
 
   it('direct mode with no tile server: viewer.html?url= on a static origin, the slide on another (CORS), the same pixels', async () => {
