@@ -34,9 +34,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA, SMOKE_SLIDE, startRemote } from './harness.mjs';
 import { httpLoad, randomTiles } from './lib/load.mjs';
-import { NGINX, haveNginx } from './lib/nginx.mjs';
+import { NGINX, clusterNginxConf, haveNginx, startNginxWith } from './lib/nginx.mjs';
 import { tileIndex } from './lib/tile-index.mjs';
-import { freePort, rng, stopper, waitForHttp } from './lib/util.mjs';
+import { freePort, rng, stopper } from './lib/util.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -155,62 +155,11 @@ async function startNode(redisUrl) {
   return { port, base: `http://127.0.0.1:${port}`, pid: child.pid, stop: async () => (await stop(), rmSync(dir, { recursive: true, force: true })) };
 }
 
-/** nginx in front of the nodes: the cluster configuration of test/cluster/nginx-redis.test.ts (clusterNginx), the IIIF part of its map. */
+/** nginx in front of the nodes: the cluster configuration the cluster test runs (bench/lib/nginx.mjs clusterNginxConf). */
 async function startClusterNginx(nodes) {
-  const port = await freePort();
-  const run = path.join(DATA, 'run', `cluster-nginx-${port}`);
-  mkdirSync(run, { recursive: true });
-  const conf = path.join(run, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-pid ${run}/nginx.pid;
-error_log ${run}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${run}/tmp-body;
-  proxy_temp_path ${run}/tmp-proxy;
-  fastcgi_temp_path ${run}/tmp-fcgi;
-  uwsgi_temp_path ${run}/tmp-uwsgi;
-  scgi_temp_path ${run}/tmp-scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
-  map $request_uri $slide {
-    ~^/(?:t/[^/]+/)?dzi/([^/?]+?)(?:\\.dzi|_files)(?:[/?]|$)      $1;
-    ~^/(?:t/[^/]+/)?(?:iiif/[23]|slides|view)/([^/?]+)          $1;
-    ~^/(?:t/[^/]+/)?stream\\?(?:[^#]*&)?slide=([^&#]+)          $1;
-    default                                                     $request_uri;
-  }
-  upstream imagebox {
-    hash $slide consistent;
-${nodes.map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=30s;`).join('\n')}
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://imagebox;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host:$server_port;
-      proxy_next_upstream error timeout http_502 http_503;
-      proxy_next_upstream_tries 3;
-      proxy_connect_timeout 1s;
-      proxy_read_timeout 30s;
-    }
-  }
-}
-`,
-  );
-  const child = spawn(NGINX, ['-p', run, '-e', `${run}/error.log`, '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.add(child);
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/health`);
-  const stop = stopper(child);
-  return { base, pid: child.pid, stop: async () => (await stop(), rmSync(run, { recursive: true, force: true })) };
+  const n = await startNginxWith((p) => clusterNginxConf(p, nodes.map((x) => x.port)), { dataDir: DATA, name: 'cluster-nginx', readyPath: '/health' });
+  children.add(n.child);
+  return { base: n.base, pid: n.pid, stop: async () => (await n.stop(), rmSync(n.run, { recursive: true, force: true })) };
 }
 
 /** The sum of a /metrics series' lines (every label set when `series` has none). */

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterNginxConf } from '../../bench/lib/nginx.mjs';
 import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { freePort, haveNginx, startNginx, type Nginx } from '../helpers/nginx.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
@@ -22,38 +23,6 @@ import { FIXTURES, psnr } from '../server/helpers.js';
 import { iiifView, newPage, openViewer, settle, snapshot, type PageViewer } from '../web/helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-/** The nginx configuration docs/deployment.md gives for a cluster ($NODES: the upstream's servers). */
-export function clusterNginx(port: number, nodes: number[]): string {
-  return `
-  # the slide a request is about: its IIIF / DeepZoom / JSON / viewer path, or the stream's ?slide= hint
-  map $request_uri $slide {
-    ~^/(?:t/[^/]+/)?dzi/([^/?]+?)(?:\\.dzi|_files)(?:[/?]|$)      $1;
-    ~^/(?:t/[^/]+/)?(?:iiif/[23]|slides|view)/([^/?]+)          $1;
-    ~^/(?:t/[^/]+/)?stream\\?(?:[^#]*&)?slide=([^&#]+)          $1;
-    default                                                     $request_uri;
-  }
-  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
-  upstream imagebox {
-    hash $slide consistent;
-${nodes.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`).join('\n')}
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://imagebox;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header Host $host:$server_port;
-      proxy_next_upstream error timeout http_502 http_503;
-      proxy_next_upstream_tries 3;
-      proxy_connect_timeout 1s;
-      proxy_read_timeout 30s;
-    }
-  }`;
-}
 
 interface Node {
   port: number;
@@ -110,7 +79,7 @@ describe.skipIf(!haveNginx || !haveRedis)('three nodes behind nginx (hash $slide
     writeFileSync(join(cfgDir, 'slides.json'), JSON.stringify({ slides }));
     redis = await startRedis(64);
     nodes = await Promise.all([0, 1, 2].map(() => startNode(join(cfgDir, 'slides.json'), redis.url)));
-    nginx = await startNginx((port) => clusterNginx(port, nodes.map((n) => n.port)));
+    nginx = await startNginx((port) => clusterNginxConf(port, nodes.map((n) => n.port)));
   }, 60_000);
   afterAll(async () => {
     await nginx?.stop();
