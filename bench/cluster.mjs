@@ -193,10 +193,10 @@ async function load(tiles, url) {
   return r;
 }
 
-async function cluster(n) {
-  const redis = await startRedis();
+async function cluster(n, shared = true) {
+  const redis = shared ? await startRedis() : undefined;
   const nodes = [];
-  for (let i = 0; i < n; i++) nodes.push(await startNode(redis.url));
+  for (let i = 0; i < n; i++) nodes.push(await startNode(redis?.url));
   const nginx = await startClusterNginx(nodes);
   return {
     redis,
@@ -205,7 +205,7 @@ async function cluster(n) {
     async stop() {
       await nginx.stop();
       for (const node of nodes) await node.stop();
-      await redis.stop();
+      await redis?.stop();
     },
   };
 }
@@ -279,6 +279,71 @@ async function reopen(shared) {
     await redis?.stop();
   }
 }
+// a node dies under load: the warm-up's tiles replayed through nginx, the node holding
+// the most slides SIGKILLed when a quarter of them have been asked; its slides move
+// to the next node on the ring, which re-opens them and reads their blocks from
+// Redis (--shared-cache) or from the origin (without)
+async function failover(shared) {
+  const n = Math.max(...NODE_COUNTS);
+  const c = await cluster(n, shared);
+  try {
+    for (const id of ids) {
+      const r = await fetch(`${c.nginx.base}/iiif/3/${id}/info.json`);
+      if (r.status !== 200) throw new Error(`${id} info.json through nginx: ${r.status}`);
+      await r.arrayBuffer();
+    }
+    const plan = tilesFor(smoke ? 20 : Math.max(100, Math.round(SECONDS * 40)), SEED * 7919 + 555);
+    const warm = await load(plan, tileUrl(c.nginx.base));
+    await new Promise((r) => setTimeout(r, 300)); // the nodes' writes to Redis are not awaited by their answers
+    const before = await Promise.all(c.nodes.map(metrics));
+    const vi = before.reduce((best, m, i) => (m.openSlides > before[best].openSlides ? i : best), 0);
+    const victim = c.nodes[vi];
+    const total = plan.reduce((a, p) => a + p.length, 0);
+    let asked = 0;
+    let killedAt;
+    const url = tileUrl(c.nginx.base);
+    await origin.reset();
+    const r = await httpLoad(plan, {
+      url: (task) => {
+        if (++asked === Math.ceil(total / 4) + 1) {
+          process.kill(victim.pid, 'SIGKILL');
+          killedAt = asked - 1;
+        }
+        return url(task);
+      },
+    });
+    const o = await origin.stats();
+    const after = await Promise.all(c.nodes.map((node, i) => (i === vi ? undefined : metrics(node))));
+    const survivors = after.map((m, i) => m && diff(before[i], m)).filter(Boolean);
+    const tot = (k) => survivors.reduce((a, x) => a + x[k], 0);
+    // requests in flight on the victim when it died are the only ones that may fail (one per client at most)
+    if (r.errors > CLIENTS) failed += r.errors;
+    const row = {
+      sharedCache: shared,
+      nodes: n,
+      slidesMoved: before[vi].openSlides,
+      tiles: r.count,
+      killedAfter: killedAt,
+      errors: r.errors,
+      errorSamples: r.errorSamples.slice(0, 2),
+      tilesPerSec: Math.round(r.tilesPerSec),
+      warmTilesPerSec: Math.round(warm.tilesPerSec),
+      p99: r.latencyMs.p99,
+      max: r.latencyMs.max,
+      survivorsRedis: `${tot('redisHit')}/${tot('redisHit') + tot('redisMiss')}`,
+      survivorsCacheHitRate: rate(tot('cacheHit'), tot('cacheMiss')),
+      originRequests: o.requests,
+      originBytes: o.bytes,
+    };
+    console.log(JSON.stringify(row));
+    return row;
+  } finally {
+    await c.stop();
+  }
+}
+const failovers = [];
+if (Math.max(...NODE_COUNTS) >= 2) for (const shared of [true, false]) failovers.push(await failover(shared));
+
 const reopens = [];
 for (const shared of [true, false]) {
   const rr = [];
@@ -320,8 +385,12 @@ console.log('\nre-open on a fresh node B of a slide node A opened (info.json; me
 console.log('| --shared-cache | node A: origin requests, ms | node B: origin requests | node B: origin bytes | node B: Redis hits/lookups | node B ms | rounds (ms) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of reopens) console.log(`| ${r.sharedCache ? 'yes' : 'no'} | ${r.nodeA.originRequests}, ${r.nodeA.ms} | ${r.nodeB.originRequests} | ${r.nodeB.originBytes} | ${r.nodeB.redisHit}/${r.nodeB.redisHit + r.nodeB.redisMiss} | ${r.nodeB.ms} | ${r.roundsMs.join(', ')} |`);
+console.log(`\na node SIGKILLed under load (${Math.max(...NODE_COUNTS)} nodes; the warm-up's tiles replayed through nginx; the node with the most slides killed after a quarter of them):`);
+console.log('| --shared-cache | slides moved | tiles | failed requests | tiles/s | p99 ms | max ms | survivors: Redis hits/lookups | survivors: answer cache hit rate | origin requests | origin bytes |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of failovers) console.log(`| ${r.sharedCache ? 'yes' : 'no'} | ${r.slidesMoved} | ${r.tiles} | ${r.errors} | ${r.tilesPerSec} | ${r.p99} | ${r.max} | ${r.survivorsRedis} | ${r.survivorsCacheHitRate} | ${r.originRequests} | ${r.originBytes} |`);
 const out = `${DATA}/results/cluster${smoke ? '-smoke' : ''}.json`;
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), slide: svs, slides: SLIDES, clients: CLIENTS, rounds: ROUNDS, seconds: SECONDS, delayMs: DELAY, cores: CORES, table, reopens, results }, null, 2));
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), slide: svs, slides: SLIDES, clients: CLIENTS, rounds: ROUNDS, seconds: SECONDS, delayMs: DELAY, cores: CORES, table, reopens, failovers, results }, null, 2));
 console.log(`wrote ${path.relative(process.cwd(), out)}`);
 rmSync(root, { recursive: true, force: true });
 if (failed) {
