@@ -15,8 +15,11 @@
 //     (imagebox_shared_cache_total{level="redis"}), answer cache hits / misses
 //     (imagebox_cache_hits_total / _misses_total); the origin's requests;
 // and once, the re-open cost: a slide opened on node A, then a fresh node B (empty
-// --open-cache dir) opens it: origin requests and time of its info.json with
-// --shared-cache (A and B share Redis) and without (B opens cold).
+// --open-cache dir; both processes first warmed on another slide) opens it: origin
+// requests and time of its info.json with --shared-cache (A and B share Redis) and
+// without (B opens cold); and a node SIGKILLed under load (the most nodes asked):
+// failed requests, the survivors' Redis hits and the origin requests the move costs,
+// with and without --shared-cache.
 // Everything (nodes, nginx, Redis, the origin, the load generator) runs on this
 // machine and shares its cores: on a 2-core machine this shows the cost of the
 // extra hops, not scaling.
@@ -257,6 +260,15 @@ async function reopen(shared) {
   const b = await startNode(redis?.url);
   try {
     const id = ids[0];
+    // both processes warm (JIT, pools, connections) on another slide first, so the times are the open's
+    if (ids.length > 1) {
+      for (const node of [a, b]) {
+        const r = await fetch(`${node.base}/iiif/3/${ids[1]}/info.json`);
+        if (r.status !== 200) throw new Error(`warm-up info.json: ${r.status}`);
+        await r.arrayBuffer();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
     await origin.reset();
     let t0 = performance.now();
     const ra = await fetch(`${a.base}/iiif/3/${id}/info.json`);
@@ -265,13 +277,14 @@ async function reopen(shared) {
     const onA = { ms: +(performance.now() - t0).toFixed(1), originRequests: (await origin.stats()).requests };
     await new Promise((r) => setTimeout(r, 300)); // A's writes to Redis are not awaited by its answer
     await origin.reset();
+    const bBefore = await metrics(b);
     t0 = performance.now();
     const rb = await fetch(`${b.base}/iiif/3/${id}/info.json`);
     if (rb.status !== 200) throw new Error(`node B info.json: ${rb.status}`);
     await rb.arrayBuffer();
     const ms = +(performance.now() - t0).toFixed(1);
     const s = await origin.stats();
-    const mb = await metrics(b);
+    const mb = diff(bBefore, await metrics(b));
     return { sharedCache: shared, nodeA: onA, nodeB: { ms, originRequests: s.requests, originBytes: s.bytes, redisHit: mb.redisHit, redisMiss: mb.redisMiss } };
   } finally {
     await a.stop();
