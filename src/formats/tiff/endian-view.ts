@@ -41,11 +41,13 @@ export class EndianView {
   }
   /** An unsigned 64-bit value; offsets and counts beyond 2^53 cannot be real here. */
   u64(o: number): number {
-    const v = this.dv.getBigUint64(o, this.little);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ImageboxError('E_MALFORMED', `64-bit value ${v} is out of range`);
+    // two 32-bit halves, no BigInt: level 0's offset arrays are read value by value
+    const lo = this.dv.getUint32(this.little ? o : o + 4, this.little);
+    const hi = this.dv.getUint32(this.little ? o + 4 : o, this.little);
+    if (hi > 0x1fffff) {
+      throw new ImageboxError('E_MALFORMED', `64-bit value ${this.dv.getBigUint64(o, this.little)} is out of range`);
     }
-    return Number(v);
+    return hi * 0x1_0000_0000 + lo;
   }
   i64(o: number): number {
     const v = this.dv.getBigInt64(o, this.little);

@@ -22,7 +22,11 @@ export function decodeValues(bytes: Uint8Array, type: number, count: number, lit
       break;
   }
   const out = new Array<number>(count);
-  for (let i = 0; i < count; i++) out[i] = readOne(v, type, i);
+  // the long arrays (tile offsets and byte counts) in a loop of their own type
+  if (type === 16 || type === 18) for (let i = 0; i < count; i++) out[i] = v.u64(i * 8);
+  else if (type === 4 || type === 13) for (let i = 0; i < count; i++) out[i] = v.u32(i * 4);
+  else if (type === 3) for (let i = 0; i < count; i++) out[i] = v.u16(i * 2);
+  else for (let i = 0; i < count; i++) out[i] = readOne(v, type, i);
   return out;
 }
 
