@@ -66,19 +66,35 @@ export async function openSlide(input: string | ByteSource | Array<string | Byte
  * request); when not, or without an entry, the open goes on cold.
  */
 async function warmUp(source: RangeScheduler, cache: OpenCacheStore, key: string, headBytes: number): Promise<ByteRange[] | undefined> {
+  // the head read and the store's lookup at once: a warm open costs the slower of
+  // the two, not their sum; the head is the cold open's own first read, so it is
+  // awaited on every path (in the span cache before a cold open starts: no second read)
+  const headRead = readHead(source, headBytes).then(
+    (bytes) => ({ bytes }),
+    (error: unknown) => ({ error }),
+  );
+  const headOf = async (): Promise<Uint8Array> => {
+    const r = await headRead;
+    if ('error' in r) throw r.error;
+    return r.bytes;
+  };
   let bytes: Uint8Array | undefined;
   try {
     bytes = await cache.get(key);
   } catch {
-    return undefined; // a store that fails is a store without the entry
+    bytes = undefined; // a store that fails is a store without the entry
   }
-  if (!bytes) return undefined;
+  if (!bytes) {
+    await headOf();
+    return undefined;
+  }
   const entry = decodeOpenEntry(bytes, source.id);
   if (!entry) {
     await cache.delete(key).catch(() => undefined); // corrupt, truncated, another key's: never trusted
+    await headOf();
     return undefined;
   }
-  const head = await readHead(source, headBytes);
+  const head = await headOf();
   const size = await source.size();
   if (source.validator() !== entry.validator || size !== entry.size) return undefined; // changed: replaced after the open
   // The head just read must also be the entry's head, byte for byte (free: the
