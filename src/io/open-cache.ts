@@ -140,7 +140,7 @@ export class MemoryOpenCache implements OpenCacheStore {
 
 /**
  * Two stores as one: reads the near one (this node's disk) first and, on a
- * miss, the far one (the cluster's Redis), copying what it finds near; writes
+ * miss, the far one (the cluster's Redis), copying what it finds near (not awaited); writes
  * and deletes go to both. Either may fail on its own: the other still answers.
  */
 export function tieredOpenCache(near: OpenCacheStore, far: OpenCacheStore): OpenCacheStore {
@@ -149,7 +149,8 @@ export function tieredOpenCache(near: OpenCacheStore, far: OpenCacheStore): Open
       const v = await near.get(key).catch(() => undefined);
       if (v) return v;
       const w = await far.get(key).catch(() => undefined);
-      if (w) await near.set(key, w).catch(() => undefined);
+      // the near copy is written after the answer: the open needs the bytes, not the disk write
+      if (w) void near.set(key, w).catch(() => undefined);
       return w;
     },
     async set(key, value) {
