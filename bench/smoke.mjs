@@ -31,6 +31,7 @@ const BENCHES = [
   ['load-soak', ['node', 'bench/load-soak.mjs', '--smoke']],
   ['threads', ['node', 'bench/threads.mjs', '--smoke']],
   ['cluster', ['node', 'bench/cluster.mjs', '--smoke']],
+  ['reopen', ['node', 'bench/reopen.mjs', '--smoke']],
   ['viewer', ['node', 'bench/viewer.mjs', '--smoke'], existsSync('/usr/bin/chromium') ? undefined : 'no /usr/bin/chromium (CI installs it: .ci/run)'],
   ['make-slide', ['node', 'bench/make-slide.mjs', '--width', '3000', '--height', '2000', '--out', `${DATA}/results/smoke-generated.svs`, '--force']],
   ['kernels-jpeg', [vitest, 'bench', '--run', 'bench/kernels-jpeg.bench.ts'], undefined, { BENCH_SMOKE: '1' }],
