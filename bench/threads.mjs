@@ -9,7 +9,9 @@
 // A fresh server per configuration and round; each round's tiles are its own
 // (seed + round). Before each measured run a short calibration run sizes it to
 // about --seconds. Reports tiles/s, p50 and p99 of the median round (by tiles/s)
-// and efficiency per core = tiles/s at 2 threads / (2 x tiles/s at 1 thread).
+// and efficiency per core = tiles/s at 2 threads / (2 x tiles/s at 1 thread); and,
+// from /proc (bench/lib/cpu.mjs), the server's CPU ms per tile and the cores the
+// server and the load generator kept busy over the measured run.
 // The load generator runs on the same machine and shares its cores.
 //
 //   npm run build && npm run bench:data && node bench/threads.mjs [--slide .bench-data/generated.svs]
@@ -24,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { DATA, SMOKE_SLIDE } from './harness.mjs';
 import { httpLoad, randomTiles } from './lib/load.mjs';
 import { tileIndex } from './lib/tile-index.mjs';
+import { cpuSeconds, ownCpuSeconds } from './lib/cpu.mjs';
 import { freePort } from './lib/util.mjs';
 
 const { values: opt } = parseArgs({
@@ -97,6 +100,7 @@ async function serve({ threads, direct }) {
   if (threads > 1 && Number(m?.[1]) !== threads) throw new Error(`/metrics says ${m?.[1]} serve threads, asked for ${threads}`);
   return {
     base,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', resolve);
@@ -128,8 +132,24 @@ for (let round = 0; round < ROUNDS; round++) {
           const probe = await load(tilesFor(requests, seed + 1_000_000, w.tile), w.url(server.base));
           requests = Math.max(20, Math.round((probe.tilesPerSec * SECONDS) / CLIENTS));
         }
+        const cpu0 = [cpuSeconds(server.pid), ownCpuSeconds()];
         const r = await load(tilesFor(requests, seed, w.tile), w.url(server.base));
-        const row = { workload: name, ...cfg, round, count: r.count, durationS: +r.durationS.toFixed(2), tilesPerSec: Math.round(r.tilesPerSec), p50: r.latencyMs.p50, p99: r.latencyMs.p99 };
+        const cpu1 = [cpuSeconds(server.pid), ownCpuSeconds()];
+        const serverCpu = cpu0[0] === undefined || cpu1[0] === undefined ? undefined : cpu1[0] - cpu0[0];
+        const row = {
+          workload: name,
+          ...cfg,
+          round,
+          count: r.count,
+          durationS: +r.durationS.toFixed(2),
+          tilesPerSec: Math.round(r.tilesPerSec),
+          p50: r.latencyMs.p50,
+          p99: r.latencyMs.p99,
+          // the server's CPU per tile, and the cores it and the load generator kept busy
+          serverCpuMsPerTile: serverCpu === undefined ? undefined : +((serverCpu * 1000) / r.ok).toFixed(3),
+          serverCores: serverCpu === undefined ? undefined : +(serverCpu / r.durationS).toFixed(2),
+          loadCores: +((cpu1[1] - cpu0[1]) / r.durationS).toFixed(2),
+        };
         results.push(row);
         console.log(JSON.stringify(row));
       }
@@ -154,6 +174,9 @@ for (const workload of Object.keys(WORKLOADS)) {
         tilesPerSec: r.tilesPerSec,
         p50: r.p50,
         p99: r.p99,
+        serverCpuMsPerTile: r.serverCpuMsPerTile,
+        serverCores: r.serverCores,
+        loadCores: r.loadCores,
         rounds: results.filter((x) => x.workload === workload && x.direct === direct && x.threads === r.threads).map((x) => x.tilesPerSec),
         efficiencyPerCore: r.threads === 2 ? +(two.tilesPerSec / (2 * one.tilesPerSec)).toFixed(2) : undefined,
       });
@@ -161,9 +184,9 @@ for (const workload of Object.keys(WORKLOADS)) {
   }
 }
 console.log(`\nimagebox serve --threads 1 vs 2; ${path.basename(svs)} ${L0.width}x${L0.height}; ${CLIENTS} clients, closed loop, keep-alive; median of ${ROUNDS} round(s); ${os.cpus().length} cores shared with the load generator`);
-console.log('| workload | mode | threads | tiles/s | p50 ms | p99 ms | efficiency per core | rounds (tiles/s) |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of table) console.log(`| ${r.workload} | ${r.mode} | ${r.threads} | ${r.tilesPerSec} | ${r.p50} | ${r.p99} | ${r.efficiencyPerCore ?? ''} | ${r.rounds.join(', ')} |`);
+console.log('| workload | mode | threads | tiles/s | p50 ms | p99 ms | efficiency per core | server CPU ms per tile | cores busy: server / load generator | rounds (tiles/s) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of table) console.log(`| ${r.workload} | ${r.mode} | ${r.threads} | ${r.tilesPerSec} | ${r.p50} | ${r.p99} | ${r.efficiencyPerCore ?? ''} | ${r.serverCpuMsPerTile ?? ''} | ${r.serverCores ?? ''} / ${r.loadCores} | ${r.rounds.join(', ')} |`);
 const out = `${DATA}/results/threads${smoke ? '-smoke' : ''}.json`;
 writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), slide: svs, clients: CLIENTS, rounds: ROUNDS, seconds: SECONDS, cores: os.cpus().length, table, results }, null, 2));
 console.log(`wrote ${path.relative(process.cwd(), out)}`);
