@@ -38,6 +38,7 @@ import { parseArgs } from 'node:util';
 import { DATA, SMOKE_SLIDE, startRemote } from './harness.mjs';
 import { httpLoad, randomTiles } from './lib/load.mjs';
 import { NGINX, clusterNginxConf, haveNginx, startNginxWith } from './lib/nginx.mjs';
+import { REDIS, haveRedis, startRedis as startRedis0 } from './lib/redis.mjs';
 import { tileIndex } from './lib/tile-index.mjs';
 import { freePort, rng, stopper } from './lib/util.mjs';
 
@@ -55,8 +56,7 @@ const { values: opt } = parseArgs({
   },
 });
 const smoke = opt.smoke;
-const REDIS = process.env.BENCH_REDIS ?? '/usr/bin/redis-server';
-const missing = [!haveNginx() && NGINX, !existsSync(REDIS) && REDIS].filter(Boolean);
+const missing = [!haveNginx() && NGINX, !haveRedis() && REDIS].filter(Boolean);
 if (missing.length) {
   console.log(`cluster: skipped: no ${missing.join(', ')} (apt-get install nginx-light redis-server)`);
   process.exit(process.env.CI ? 1 : 0);
@@ -115,25 +115,7 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-/** Debian's redis-server as test/helpers/redis.ts starts it: no persistence, maxmemory + allkeys-lru. */
-async function startRedis(maxMemoryMb = 256) {
-  const port = await freePort();
-  const dir = `${DATA}/run/cluster-redis-${port}`;
-  mkdirSync(dir, { recursive: true });
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory', `${maxMemoryMb}mb`, '--maxmemory-policy', 'allkeys-lru', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`redis-server exited ${c}: ${out.slice(-500)}`)));
-  });
-  child.stdout.resume();
-  const stop = stopper(child);
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: async () => (await stop(), rmSync(dir, { recursive: true, force: true })) };
-}
+const startRedis = () => startRedis0({ dataDir: DATA, name: 'cluster-redis', onChild: (c) => children.add(c) });
 
 /** One node: `imagebox serve` as the cluster test starts it (its own empty --open-cache dir). */
 async function startNode(redisUrl) {

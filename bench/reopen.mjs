@@ -13,12 +13,11 @@
 //
 // --smoke: the fixture slide, 3 opens, no delay (CI: bench/smoke.mjs). Without
 // /usr/bin/redis-server the redis case is left out and said so (CI: it fails).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATA, SMOKE_SLIDE, startRemote } from './harness.mjs';
-import { freePort, stopper } from './lib/util.mjs';
+import { REDIS, haveRedis, startRedis } from './lib/redis.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -36,9 +35,7 @@ if (!existsSync('dist/index.js')) {
 const svs = path.resolve(opt.slide ?? (smoke ? SMOKE_SLIDE : existsSync('.bench-data/generated.svs') ? '.bench-data/generated.svs' : SMOKE_SLIDE));
 const DELAYS = (opt['delay-ms'] ?? (smoke ? '0' : '0,20')).split(',').map(Number);
 const OPENS = Number(opt.opens ?? (smoke ? 3 : 15));
-const REDIS = process.env.BENCH_REDIS ?? '/usr/bin/redis-server';
-const haveRedis = existsSync(REDIS);
-if (!haveRedis && process.env.CI) {
+if (!haveRedis() && process.env.CI) {
   console.error(`reopen: no ${REDIS} (apt-get install redis-server)`);
   process.exit(1);
 }
@@ -53,21 +50,8 @@ mkdirSync(`${run}/root`, { recursive: true });
 const name = `slide${path.extname(svs)}`;
 symlinkSync(svs, `${run}/root/${name}`);
 
-let redisServer;
-if (haveRedis) {
-  const port = await freePort();
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', run, '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`redis-server exited ${c}`)));
-  });
-  child.stdout.resume();
-  redisServer = { url: `redis://127.0.0.1:${port}`, stop: stopper(child) };
-} else console.log(`reopen: no ${REDIS}: the redis case is left out`);
+const redisServer = haveRedis() ? await startRedis({ dataDir: DATA, name: 'reopen-redis' }) : undefined;
+if (!redisServer) console.log(`reopen: no ${REDIS}: the redis case is left out`);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const rows = [];
