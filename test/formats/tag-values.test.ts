@@ -44,6 +44,17 @@ describe('decodeValues', () => {
       }
     });
   }
+  it('64-bit values from a buffer at any alignment (a field inside a larger read)', () => {
+    const values = [0, 2 ** 32 + 3, 0x1234_5678_9abc, Number.MAX_SAFE_INTEGER];
+    for (const little of [true, false]) {
+      for (let shift = 0; shift < 8; shift++) {
+        const whole = new Uint8Array(shift + values.length * 8 + 3);
+        const dv = new DataView(whole.buffer);
+        values.forEach((v, i) => dv.setBigUint64(shift + i * 8, BigInt(v), little));
+        expect(decodeValues(whole.subarray(shift, shift + values.length * 8), 16, values.length, little)).toEqual(values);
+      }
+    }
+  });
   it('RATIONALs as num/den (0 for a zero denominator)', () => {
     const bytes = new Uint8Array(16);
     const dv = new DataView(bytes.buffer);
