@@ -18,7 +18,7 @@ import { startThreadedServer } from '../server/threads/threaded-server.js';
 
 export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0] [--slides DIR] [--config FILE]
                      [--allow URL-PREFIX ...] [--base-url URL] [--trust-proxy] [--workers N]
-                     [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch]
+                     [--cache-mb 256] [--direct] [--reuse-port] [--no-iiif-prefetch] [--immutable]
                      [--origin-connections 64] [--cors-origin URL ...] [--require-token]
                      [--limit NAME=VALUE ...] [--drain-seconds 10]
                      [--open-cache DIR|off] [--open-cache-mb 256] [--threads N]
@@ -34,6 +34,9 @@ export const SERVE_USAGE = `usage: imagebox serve [--port 8080] [--host 0.0.0.0]
                     read costs this one a single validating request. A cache: when
                     Redis is down or slow (250 ms) the origins answer
 
+  --immutable       the slides' files never change under their ids (an archive): image
+                    answers are Cache-Control "public, max-age=31536000, immutable" for a
+                    CDN and browsers (default: a day, then revalidated by ETag)
   --require-token   every IIIF, DeepZoom, JSON API, /metrics and stream request needs
                     a token signed with IMAGEBOX_TOKEN_SECRET (>= 32 bytes; make one
                     with "imagebox token"); the viewer's pages and /health stay open
@@ -65,6 +68,7 @@ export interface ServeArgs {
   direct: boolean;
   reusePort: boolean;
   iiifPrefetch: boolean;
+  immutable: boolean;
   /** Keep-alive connections per remote origin (undefined: the transport's default, 64). */
   originConnections: number | undefined;
   /** Web origins allowed to read answers (CORS); empty: any. */
@@ -107,6 +111,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       direct: { type: 'boolean' },
       'reuse-port': { type: 'boolean' },
       'no-iiif-prefetch': { type: 'boolean' },
+      immutable: { type: 'boolean' },
       'origin-connections': { type: 'string' },
       'cors-origin': { type: 'string', multiple: true },
       'require-token': { type: 'boolean' },
@@ -134,6 +139,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     direct: v['direct'] === true,
     reusePort: v['reuse-port'] === true,
     iiifPrefetch: v['no-iiif-prefetch'] !== true,
+    immutable: v['immutable'] === true,
     corsOrigins: (v['cors-origin'] as string[] | undefined) ?? [],
     requireToken: v['require-token'] === true,
     limits: parseLimits((v['limit'] as string[] | undefined) ?? [], SERVE_USAGE),
@@ -192,7 +198,7 @@ export async function runServe(argv: string[]): Promise<number> {
     webDir: existsSync(web) ? web : undefined,
     osdDir: existsSync(osd) ? osd : undefined,
     // --threads: every thread's answer cache gets its share (the second level on the main thread holds --cache-mb)
-    images: { cacheBytes: Math.floor((a.cacheMb * 1024 * 1024) / a.threads), neighbourPrefetch: a.iiifPrefetch },
+    images: { cacheBytes: Math.floor((a.cacheMb * 1024 * 1024) / a.threads), neighbourPrefetch: a.iiifPrefetch, immutable: a.immutable },
     corsOrigins: a.corsOrigins,
     limits: { ...DEFAULT_LIMITS, ...a.limits.iiif },
     maxStreamConnections: a.limits.streamConnections,

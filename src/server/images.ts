@@ -27,6 +27,14 @@ export interface ImageServiceOptions {
   cacheBytes?: number;
   /** Cache-Control max-age of image and info responses (seconds; default one day). */
   maxAge?: number;
+  /**
+   * The operator's promise that a slide id's file never changes (an archive):
+   * image answers (IIIF images, DeepZoom tiles) are `public, max-age=31536000,
+   * immutable`, so a CDN and the browser keep them without revalidating.
+   * info.json, the DZI descriptor and the listing keep maxAge (they carry the
+   * base URL and the server's features, which a redeploy may change).
+   */
+  immutable?: boolean;
   jpegQuality?: number;
   /** Disable passthrough (benchmarks, tests of the transcode path). */
   passthrough?: boolean;
@@ -46,6 +54,7 @@ export class ImageService {
   /** Last-Modified of a slide as an HTTP date, made once per slide (and validator). */
   private readonly modifiedHeaders = new WeakMap<Slide, { validator: string | undefined; header: string | undefined; time: number }>();
   readonly maxAge: number;
+  readonly immutable: boolean;
   private readonly jpegQuality: number;
   private readonly passthroughEnabled: boolean;
   private readonly neighbourPrefetch: boolean;
@@ -61,6 +70,7 @@ export class ImageService {
   ) {
     this.cache = new ByteLru<CachedImage>(o.cacheBytes ?? 256 * 1024 * 1024);
     this.maxAge = o.maxAge ?? 86_400;
+    this.immutable = o.immutable === true;
     this.jpegQuality = o.jpegQuality ?? 85;
     this.passthroughEnabled = o.passthrough ?? true;
     this.neighbourPrefetch = o.neighbourPrefetch ?? true;
@@ -85,8 +95,9 @@ export class ImageService {
    * matches, or (only without If-None-Match, RFC 9110 13.1.3) when the slide has
    * not changed since If-Modified-Since.
    */
-  conditional(req: HttpRequest, slide: Slide, etag: string | undefined, extra: Record<string, string>): HttpResponse | Record<string, string> {
-    const headers: Record<string, string> = { ...CORS, 'Cache-Control': `public, max-age=${this.maxAge}`, ...extra };
+  conditional(req: HttpRequest, slide: Slide, etag: string | undefined, extra: Record<string, string>, image = false): HttpResponse | Record<string, string> {
+    const cacheControl = image && this.immutable ? 'public, max-age=31536000, immutable' : `public, max-age=${this.maxAge}`;
+    const headers: Record<string, string> = { ...CORS, 'Cache-Control': cacheControl, ...extra };
     const v = slide.source.validator?.();
     let m = this.modifiedHeaders.get(slide);
     if (!m || m.validator !== v) {
@@ -123,7 +134,7 @@ export class ImageService {
     signal?: AbortSignal,
   ): Promise<HttpResponse> {
     const etag = this.etag(entry, slide, cacheKey);
-    const c = this.conditional(req, slide, etag, extraHeaders);
+    const c = this.conditional(req, slide, etag, extraHeaders, true);
     if ('status' in c) return c as HttpResponse;
     const headers = c as Record<string, string>;
     const local = !/^https?:/i.test(entry.spec.location);

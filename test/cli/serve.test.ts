@@ -74,6 +74,36 @@ describe('imagebox serve', () => {
     expect(second.line).toContain(`:${port}`);
   });
 
+  it('--immutable: image answers (IIIF, DeepZoom tiles, their 304s) are immutable for a year; info.json, the DZI and the listing are not', async () => {
+    const plain = await freePort();
+    const archive = await freePort();
+    await serve(['--port', String(plain), '--host', '127.0.0.1', '--slides', WSI_DIR, '--threads', '1']);
+    await serve(['--port', String(archive), '--host', '127.0.0.1', '--slides', WSI_DIR, '--threads', '2', '--immutable']);
+    const cc = async (port: number, path: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
+      await r.arrayBuffer();
+      return { status: r.status, cacheControl: r.headers.get('cache-control'), etag: r.headers.get('etag') };
+    };
+    const images = ['/iiif/3/aperio-jpeg.svs/0,0,256,256/256,/0/default.jpg', '/iiif/2/aperio-jpeg.svs/full/200,/0/default.png', '/dzi/aperio-jpeg.svs_files/8/0_0.jpeg'];
+    const others = ['/iiif/3/aperio-jpeg.svs/info.json', '/dzi/aperio-jpeg.svs.dzi', '/slides/aperio-jpeg.svs'];
+    for (const path of images) {
+      const a = await cc(archive, path);
+      expect(a.status, path).toBe(200);
+      expect(a.cacheControl, path).toBe('public, max-age=31536000, immutable');
+      const again = await cc(archive, path, { 'If-None-Match': a.etag! });
+      expect(again.status, path).toBe(304);
+      expect(again.cacheControl, path).toBe('public, max-age=31536000, immutable');
+      const p = await cc(plain, path);
+      expect(p.cacheControl, path).toBe('public, max-age=86400');
+      expect(p.etag, path).toBe(a.etag); // the same answer, only its lifetime differs
+    }
+    for (const path of others) {
+      const a = await cc(archive, path);
+      expect(a.status, path).toBe(200);
+      expect(a.cacheControl, path).not.toContain('immutable');
+    }
+  });
+
   it('refuses to start on a slide directory that does not exist (exit 2, no stack)', async () => {
     const r = await serve(['--port', String(await freePort()), '--slides', '/nonexistent']);
     expect(r.line).toBeUndefined();
