@@ -84,7 +84,9 @@ export class AccessControl {
     const [, exp, s, sig] = m as unknown as [string, string, string, string];
     const mac = unb64url(sig);
     const scopeBytes = unb64url(s);
-    if (!mac || mac.length !== 32 || !scopeBytes) throw unauthorized('malformed token');
+    // the signature's canonical spelling only: its last character carries 4 bits, and
+    // base64 decoding ignores the other 2, so 4 spellings would decode to one MAC
+    if (!mac || mac.length !== 32 || !scopeBytes || b64url(mac) !== sig) throw unauthorized('malformed token');
     // verify() compares in constant time
     const ok = await crypto.subtle.verify('HMAC', await this.key, mac, enc.encode(`${LABEL}\n${s}\n${exp}`));
     if (!ok) throw unauthorized('invalid token signature');
