@@ -322,6 +322,11 @@ window.imagebox = { viewer: v };
     const osd = await page.goto(`${s.url}/osd`);
     expect(osd?.status()).toBe(200);
     expect(await page.title()).toContain('OpenSeadragon');
+    // every thumbnail of /osd asked and answered before the page closes (a tiny slide's
+    // must not be a 400, an unopenable one's not asked for)
+    await page.waitForFunction(() => document.querySelectorAll('.slide img').length > 3);
+    await page.evaluate(() => document.querySelectorAll('.slide img').forEach((i) => ((i as HTMLImageElement).loading = 'eager')));
+    await page.waitForFunction(() => [...document.querySelectorAll('.slide img')].every((i) => (i as HTMLImageElement).complete));
     // openslide/unreadable.svs opens but its tiles are deliberately unreadable: its thumbnail's 422 is the only error allowed
     await close(page, c, [/422 .*openslide%2Funreadable\.svs\//, /^Failed to load resource: the server responded with a status of 422/]);
   });
