@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterNginxConf } from '../../bench/lib/nginx.mjs';
 import { NGINX, freePort, haveNginx } from '../helpers/nginx.js';
 import { haveRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/cli.js');
 const manifest = (name: string): string => readFileSync(join(ROOT, 'deploy/kubernetes', name), 'utf8');
 
 /** The literal block under `key: |` in a YAML text, dedented. */
@@ -139,21 +139,9 @@ describe.skipIf(!haveRedis)('deploy/kubernetes: the imagebox StatefulSet', () =>
     const env: Record<string, string> = {};
     for (const m of set.matchAll(/\{ name: (\w+), value: "([^"]*)" \}/g)) env[m[1]!] = m[2]!;
     expect(env.IMAGEBOX_THREADS).toBeDefined();
-    const child = spawn(process.execPath, [CLI, ...run, '--host=127.0.0.1', `--open-cache=${join(dir, 'open')}`], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    expect(run[0]).toBe('serve');
+    const { child, out } = await startServeProcess([...run.slice(1), '--host=127.0.0.1', `--open-cache=${join(dir, 'open')}`], env);
     try {
-      let out = '';
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => (err += d));
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d;
-          if (out.includes('\n')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
       expect(out).toContain(`${env.IMAGEBOX_THREADS} threads`);
       expect(out).toContain(`shared cache ${redis.url}`);
       // the readiness and liveness probes' path

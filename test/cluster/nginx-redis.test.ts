@@ -7,22 +7,21 @@
 // still served with the same bytes, and the slide's re-open there costs the
 // origin one validating request (its structure and its blocks come from Redis).
 // A viewer in chromium streaming the slide through nginx reconnects on its own.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterNginxConf } from '../../bench/lib/nginx.mjs';
 import { haveChromium, launchChromium } from '../helpers/chromium.js';
 import { freePort, haveNginx, startNginx, type Nginx } from '../helpers/nginx.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 import { haveRedis, startRedis, type RedisServer } from '../helpers/redis.js';
 import { FIXTURES, psnr } from '../server/helpers.js';
 import { iiifView, newPage, openViewer, settle, snapshot, type PageViewer } from '../web/helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 interface Node {
   port: number;
@@ -34,18 +33,7 @@ async function startNode(config: string, redisUrl: string): Promise<Node> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'imagebox-node-'));
   // each node its own disk: what it knows of a slide another node opened comes from Redis
-  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--config', config, '--shared-cache', redisUrl, '--open-cache', dir, '--threads', '1', '--workers', '1', '--drain-seconds', '0'];
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes('\n')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`node exited ${code}: ${err}`)));
-  });
+  const { child, out } = await startServeProcess(['--host', '127.0.0.1', '--port', String(port), '--config', config, '--shared-cache', redisUrl, '--open-cache', dir, '--threads', '1', '--workers', '1', '--drain-seconds', '0']);
   expect(out).toContain(`shared cache redis://127.0.0.1:`);
   return { port, child, dir };
 }
