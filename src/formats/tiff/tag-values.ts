@@ -21,9 +21,9 @@ export function decodeValues(bytes: Uint8Array, type: number, count: number, lit
     default:
       break;
   }
-  const out = new Array<number>(count);
   // the long arrays (tile offsets and byte counts) in a loop of their own type
   if ((type === 16 || type === 18) && little && LITTLE_HOST) return u64sLittle(bytes, count);
+  const out = new Array<number>(count);
   if (type === 16 || type === 18) for (let i = 0; i < count; i++) out[i] = v.u64(i * 8);
   else if (type === 4 || type === 13) for (let i = 0; i < count; i++) out[i] = v.u32(i * 4);
   else if (type === 3) for (let i = 0; i < count; i++) out[i] = v.u16(i * 2);
@@ -44,15 +44,10 @@ function u64sLittle(bytes: Uint8Array, count: number): number[] {
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) {
     const hi = w[2 * i + 1]!;
-    if (hi > 0x1fffff) return outOfRange(aligned, i);
-    out[i] = hi * 0x1_0000_0000 + w[2 * i]!;
+    // past 2^53: u64() reads it again and throws its E_MALFORMED
+    out[i] = hi > 0x1fffff ? new EndianView(aligned, true).u64(i * 8) : hi * 0x1_0000_0000 + w[2 * i]!;
   }
   return out;
-}
-
-function outOfRange(bytes: Uint8Array, i: number): never {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(i * 8, true);
-  throw new ImageboxError('E_MALFORMED', `64-bit value ${v} is out of range`);
 }
 
 /** Read the i-th value of a numeric field. RATIONALs as num/den. */
